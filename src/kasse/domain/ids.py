@@ -1,0 +1,53 @@
+"""Prefixed, time-sortable identifiers (``pay_01J…``): 48 bits of milliseconds, 80 random bits,
+Crockford base32 like ULID, so ids sort by creation and serve as pagination cursors."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from datetime import datetime
+
+__all__ = ["PREFIXES", "new_id", "new_token"]
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+PREFIXES = {
+    "merchant": "mer",
+    "payment": "pay",
+    "capture": "cap",
+    "refund": "rfd",
+    "event": "evt",
+    "transfer": "tr",
+    "timer": "tmr",
+}
+
+_lock = threading.Lock()
+_last_ms = 0
+_last_rand = 0
+
+
+def _encode(value: int, length: int) -> str:
+    out = []
+    for _ in range(length):
+        out.append(_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(out))
+
+
+def new_id(prefix: str, wall: datetime) -> str:
+    """A new id; monotonic within the process even when several are made in one millisecond."""
+    global _last_ms, _last_rand
+    ms = int(wall.timestamp() * 1000)
+    with _lock:
+        if ms <= _last_ms:
+            ms = _last_ms
+            rand = _last_rand + 1
+        else:
+            rand = secrets.randbits(80)
+        _last_ms, _last_rand = ms, rand & ((1 << 80) - 1)
+    return f"{prefix}_{_encode(ms, 10)}{_encode(rand, 16)}"
+
+
+def new_token(nbytes: int = 24) -> str:
+    """An unguessable URL-safe token (hosted-page links, secrets)."""
+    return secrets.token_urlsafe(nbytes)

@@ -1,0 +1,1 @@
+"""Storage: the domain mapped to SQL (SQLAlchemy 2 Core, Alembic), for SQLite and PostgreSQL."""

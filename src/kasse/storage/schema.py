@@ -1,0 +1,257 @@
+"""Tables. Every row carries ``merchant_id`` and every index starts with it, so the schema can be
+distributed by tenant (Citus) without changing queries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from kasse.domain.clock import utc
+
+__all__ = [
+    "captures",
+    "credentials",
+    "events",
+    "idempotency_keys",
+    "ledger_legs",
+    "ledger_transfers",
+    "merchants",
+    "metadata",
+    "payments",
+    "refunds",
+    "timers",
+]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on both databases."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else utc(value)
+
+
+JSONType: Any = JSON().with_variant(JSONB(), "postgresql")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _id(name: str = "id") -> Column[str]:
+    return Column(name, String(40), primary_key=True)
+
+
+def _merchant() -> Column[str]:
+    return Column("merchant_id", String(40), ForeignKey("merchants.id", ondelete="CASCADE"), nullable=False)
+
+
+merchants = Table(
+    "merchants",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False),
+    Column("clock_offset_us", BigInteger, nullable=False, default=0),
+    Column("clock_frozen_at", UTCDateTime),
+    Column("settings", JSONType, nullable=False, default=dict),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+credentials = Table(
+    "credentials",
+    metadata,
+    _id(),
+    _merchant(),
+    Column("kind", String(40), nullable=False),
+    # What a request presents to find its merchant: a key's SHA-256, or a public identifier.
+    Column("lookup", String(200), nullable=False),
+    Column("secret_hash", String(128)),
+    # Raw secrets only where the protocol signs with them (MultiSafepay, PAYONE); see docs/security.md.
+    Column("secret", String(200)),
+    Column("data", JSONType, nullable=False, default=dict),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("kind", "lookup"),
+    Index(None, "merchant_id", "kind"),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    _id(),
+    _merchant(),
+    Column("origin", String(20), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("method", String(30), nullable=False),
+    Column("country", String(2)),
+    Column("status", String(20), nullable=False),
+    Column("capture_method", String(10), nullable=False),
+    Column("redirect_token", String(64), nullable=False, unique=True),
+    Column("description", String(1000)),
+    Column("reference", String(200)),
+    Column("return_url", String(2048)),
+    Column("cancel_url", String(2048)),
+    Column("customer", JSONType, nullable=False),
+    Column("metadata", JSONType, nullable=False),
+    Column("provider_data", JSONType, nullable=False),
+    Column("scenario", JSONType, nullable=False),
+    Column("amount_captured_minor", BigInteger, nullable=False),
+    Column("amount_settled_minor", BigInteger, nullable=False),
+    Column("amount_refunded_minor", BigInteger, nullable=False),
+    Column("authorization_open", Boolean, nullable=False),
+    Column("hold_transfer_id", String(40)),
+    Column("authorized_at", UTCDateTime),
+    Column("failure_code", String(60)),
+    Column("failure_message", String(500)),
+    Column("cancellation_reason", String(60)),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+    Index(None, "merchant_id", "id"),
+    Index(None, "merchant_id", "status", "id"),
+    Index(None, "merchant_id", "origin", "reference"),
+)
+
+captures = Table(
+    "captures",
+    metadata,
+    _id(),
+    _merchant(),
+    Column("payment_id", String(40), ForeignKey("payments.id", ondelete="CASCADE"), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("final", Boolean, nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("settles_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "merchant_id", "payment_id"),
+)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    _id(),
+    _merchant(),
+    Column("payment_id", String(40), ForeignKey("payments.id", ondelete="CASCADE"), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("reason", String(200)),
+    Column("metadata", JSONType, nullable=False),
+    Column("deferred", Boolean, nullable=False),
+    Column("hold_transfer_id", String(40)),
+    Column("failure_reason", String(200)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "merchant_id", "payment_id"),
+    Index(None, "merchant_id", "id"),
+)
+
+ledger_transfers = Table(
+    "ledger_transfers",
+    metadata,
+    _id(),
+    _merchant(),
+    Column("currency", String(3), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("code", String(40), nullable=False),
+    # A pending transfer is resolved once: the database refuses a second post or void.
+    Column("pending_id", String(40), unique=True),
+    Column("payment_id", String(40)),
+    Column("refund_id", String(40)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "merchant_id", "id"),
+    Index(None, "merchant_id", "payment_id"),
+)
+
+ledger_legs = Table(
+    "ledger_legs",
+    metadata,
+    Column("transfer_id", String(40), ForeignKey("ledger_transfers.id", ondelete="CASCADE"), nullable=False),
+    Column("leg", Integer, nullable=False),
+    _merchant(),
+    Column("currency", String(3), nullable=False),
+    Column("account", String(20), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("moves_money", Boolean, nullable=False),
+    Index(None, "merchant_id", "currency", "account"),
+    Index(None, "transfer_id"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    _id(),
+    _merchant(),
+    Column("type", String(60), nullable=False),
+    Column("object_type", String(20), nullable=False),
+    Column("object_id", String(40), nullable=False),
+    Column("payment_id", String(40)),
+    Column("data", JSONType, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "merchant_id", "id"),
+    Index(None, "merchant_id", "type", "id"),
+)
+
+timers = Table(
+    "timers",
+    metadata,
+    _id(),
+    _merchant(),
+    Column("kind", String(40), nullable=False),
+    Column("subject_id", String(40), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("fired_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "merchant_id", "fired_at", "due_at"),
+    Index(None, "fired_at", "due_at"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    _merchant(),
+    Column("scope", String(20), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("response_status", Integer, nullable=False),
+    Column("response_body", Text, nullable=False),
+    Column("response_headers", JSONType, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("merchant_id", "scope", "key"),
+)
