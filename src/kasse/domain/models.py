@@ -100,19 +100,13 @@ class Payment:
     amount_captured_minor: int = 0  # pending and settled captures
     amount_settled_minor: int = 0
     amount_refunded_minor: int = 0  # pending and succeeded refunds
-    authorization_open: bool = False  # part of the authorization may still be captured
+    amount_capturable_minor: int = 0  # what is still held by the authorization (the open hold)
     hold_transfer_id: str | None = None  # the open pending ledger transfer of the authorization
     authorized_at: datetime | None = None
     failure_code: str | None = None
     failure_message: str | None = None
     cancellation_reason: str | None = None
     version: int = 1
-
-    @property
-    def amount_capturable_minor(self) -> int:
-        if not self.authorization_open:
-            return 0
-        return self.amount_minor - self.amount_captured_minor
 
     @property
     def amount_refundable_minor(self) -> int:

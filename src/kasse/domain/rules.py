@@ -40,7 +40,6 @@ class ProviderRules:
     refund_delay_s: int = 0
     refund_window_s: int | None = None
     country_currency: dict[str, str] = field(default_factory=dict)  # Klarna: currency follows country
-    max_capture_ratio_pct: int = 100  # over-capture allowance (PAYONE Klarna: up to 110 when enabled)
 
     def settlement_delay(self, method: Method) -> int:
         return self.settlement_delay_s.get(method, 2 * DAY_S)

@@ -130,7 +130,7 @@ payments = Table(
     Column("amount_captured_minor", BigInteger, nullable=False),
     Column("amount_settled_minor", BigInteger, nullable=False),
     Column("amount_refunded_minor", BigInteger, nullable=False),
-    Column("authorization_open", Boolean, nullable=False),
+    Column("amount_capturable_minor", BigInteger, nullable=False),
     Column("hold_transfer_id", String(40)),
     Column("authorized_at", UTCDateTime),
     Column("failure_code", String(60)),

@@ -80,18 +80,12 @@ class Store:
         self.conn.execute(insert(s.payments).values(**to_row(payment)))
 
     def get_payment(self, *, merchant_id: str, payment_id: str, for_update: bool = False) -> Payment | None:
-        query = select(s.payments).where(
-            s.payments.c.merchant_id == merchant_id, s.payments.c.id == payment_id
-        )
+        query = select(s.payments).where(s.payments.c.merchant_id == merchant_id, s.payments.c.id == payment_id)
         row = self.conn.execute(self._lock(query) if for_update else query).mappings().first()
         return None if row is None else from_row(Payment, row)
 
     def find_payment_by_token(self, token: str) -> Payment | None:
-        row = (
-            self.conn.execute(select(s.payments).where(s.payments.c.redirect_token == token))
-            .mappings()
-            .first()
-        )
+        row = self.conn.execute(select(s.payments).where(s.payments.c.redirect_token == token)).mappings().first()
         return None if row is None else from_row(Payment, row)
 
     def find_payment_by_reference(self, *, merchant_id: str, origin: str, reference: str) -> Payment | None:
@@ -179,9 +173,7 @@ class Store:
         )
 
     def get_capture(self, *, merchant_id: str, capture_id: str) -> Capture | None:
-        query = select(s.captures).where(
-            s.captures.c.merchant_id == merchant_id, s.captures.c.id == capture_id
-        )
+        query = select(s.captures).where(s.captures.c.merchant_id == merchant_id, s.captures.c.id == capture_id)
         row = self.conn.execute(query).mappings().first()
         return None if row is None else from_row(Capture, row)
 
@@ -201,12 +193,7 @@ class Store:
         self.conn.execute(
             update(s.refunds)
             .where(s.refunds.c.merchant_id == refund.merchant_id, s.refunds.c.id == refund.id)
-            .values(
-                **{
-                    k: row[k]
-                    for k in ("status", "deferred", "hold_transfer_id", "failure_reason", "updated_at")
-                }
-            )
+            .values(**{k: row[k] for k in ("status", "deferred", "hold_transfer_id", "failure_reason", "updated_at")})
         )
 
     def get_refund(self, *, merchant_id: str, refund_id: str) -> Refund | None:
@@ -314,9 +301,7 @@ class Store:
         """(currency, account) → (posted, open pending), summed in the database from append-only legs
         (no balance row that every payment would update)."""
         legs, tr = s.ledger_legs, s.ledger_transfers
-        resolved = select(tr.c.pending_id).where(
-            tr.c.merchant_id == merchant_id, tr.c.pending_id.is_not(None)
-        )
+        resolved = select(tr.c.pending_id).where(tr.c.merchant_id == merchant_id, tr.c.pending_id.is_not(None))
         posted = (
             select(legs.c.currency, legs.c.account, func.sum(legs.c.amount_minor))
             .where(legs.c.merchant_id == merchant_id, legs.c.moves_money.is_(True))

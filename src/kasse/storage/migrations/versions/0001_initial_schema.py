@@ -57,9 +57,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("kind", "lookup", name=op.f("uq_credentials_kind_lookup")),
     )
     with op.batch_alter_table("credentials", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_credentials_merchant_id_kind"), ["merchant_id", "kind"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_credentials_merchant_id_kind"), ["merchant_id", "kind"], unique=False)
 
     op.create_table(
         "events",
@@ -85,9 +83,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_events_merchant_id_id"), ["merchant_id", "id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_events_merchant_id_type_id"), ["merchant_id", "type", "id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_events_merchant_id_type_id"), ["merchant_id", "type", "id"], unique=False)
 
     op.create_table(
         "idempotency_keys",
@@ -109,9 +105,7 @@ def upgrade() -> None:
             name=op.f("fk_idempotency_keys_merchant_id_merchants"),
             ondelete="CASCADE",
         ),
-        sa.UniqueConstraint(
-            "merchant_id", "scope", "key", name=op.f("uq_idempotency_keys_merchant_id_scope_key")
-        ),
+        sa.UniqueConstraint("merchant_id", "scope", "key", name=op.f("uq_idempotency_keys_merchant_id_scope_key")),
     )
     op.create_table(
         "ledger_transfers",
@@ -134,9 +128,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("pending_id", name=op.f("uq_ledger_transfers_pending_id")),
     )
     with op.batch_alter_table("ledger_transfers", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_ledger_transfers_merchant_id_id"), ["merchant_id", "id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_ledger_transfers_merchant_id_id"), ["merchant_id", "id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_ledger_transfers_merchant_id_payment_id"),
             ["merchant_id", "payment_id"],
@@ -182,7 +174,7 @@ def upgrade() -> None:
         sa.Column("amount_captured_minor", sa.BigInteger(), nullable=False),
         sa.Column("amount_settled_minor", sa.BigInteger(), nullable=False),
         sa.Column("amount_refunded_minor", sa.BigInteger(), nullable=False),
-        sa.Column("authorization_open", sa.Boolean(), nullable=False),
+        sa.Column("amount_capturable_minor", sa.BigInteger(), nullable=False),
         sa.Column("hold_transfer_id", sa.String(length=40), nullable=True),
         sa.Column("authorized_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("failure_code", sa.String(length=60), nullable=True),

@@ -1,0 +1,57 @@
+"""Settings, read once from the environment (``KASSE_*``) and passed down explicitly."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+
+__all__ = ["Settings"]
+
+DEFAULT_DATABASE_URL = "sqlite:///kasse.db"
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None  # the base URL shown to browsers, if not http://host:port
+    admin_token: str = field(default_factory=lambda: "adm_" + secrets.token_urlsafe(24))
+    admin_token_generated: bool = True
+    sqlite_synchronous: str = "NORMAL"
+    run_workers: bool = True
+    scheduler_interval_s: float = 0.5
+    max_body_bytes: int = 1_048_576
+    create_sandbox_merchant: bool = True
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        env = os.environ
+        token = env.get("KASSE_ADMIN_TOKEN")
+        base = cls(
+            database_url=env.get("KASSE_DATABASE_URL", DEFAULT_DATABASE_URL),
+            host=env.get("KASSE_HOST", "127.0.0.1"),
+            port=int(env.get("KASSE_PORT", "8000")),
+            public_url=env.get("KASSE_PUBLIC_URL") or None,
+            sqlite_synchronous=env.get("KASSE_SQLITE_SYNCHRONOUS", "NORMAL"),
+            run_workers=_env_bool("KASSE_RUN_WORKERS", True),
+            scheduler_interval_s=float(env.get("KASSE_SCHEDULER_INTERVAL_S", "0.5")),
+            max_body_bytes=int(env.get("KASSE_MAX_BODY_BYTES", "1048576")),
+            create_sandbox_merchant=_env_bool("KASSE_SANDBOX_MERCHANT", True),
+        )
+        if token:
+            base = replace(base, admin_token=token, admin_token_generated=False)
+        clean = {k: v for k, v in overrides.items() if v is not None}
+        return replace(base, **clean)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Kasse's own REST API at ``/api/v1``."""

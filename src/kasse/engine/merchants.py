@@ -1,0 +1,134 @@
+"""Merchants and their credentials for every dialect."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from kasse.domain.ids import new_id
+from kasse.domain.models import Merchant
+from kasse.engine.unit import Kasse
+from kasse.storage.store import Store
+
+__all__ = ["SANDBOX", "create_merchant", "ensure_sandbox_merchant", "hash_secret", "merchant_for_secret_key"]
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Credentials:
+    id: str
+    name: str
+    secret_key: str
+    publishable_key: str
+    msp_api_key: str
+    secuconnect_client_id: str
+    secuconnect_client_secret: str
+    payone_mid: str
+    payone_aid: str
+    payone_portalid: str
+    payone_key: str
+    klarna_partner_account_id: str
+    klarna_api_key: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The shape `kasse merchant create --json` and `POST /_admin/merchants` answer."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "secret_key": self.secret_key,
+            "publishable_key": self.publishable_key,
+            "multisafepay": {"api_key": self.msp_api_key},
+            "secuconnect": {"client_id": self.secuconnect_client_id, "client_secret": self.secuconnect_client_secret},
+            "payone": {
+                "mid": self.payone_mid,
+                "aid": self.payone_aid,
+                "portalid": self.payone_portalid,
+                "key": self.payone_key,
+            },
+            "klarna": {"partner_account_id": self.klarna_partner_account_id, "api_key": self.klarna_api_key},
+        }
+
+
+# The embedded sandbox merchant: well-known credentials, listed in the README.
+SANDBOX = Credentials(
+    id="mer_sandbox",
+    name="Kasse Sandbox Shop",
+    secret_key="sk_test_kasse_sandbox",
+    publishable_key="pk_test_kasse_sandbox",
+    msp_api_key="kasse_sandbox_multisafepay_api_key",
+    secuconnect_client_id="kasse-sandbox-client",
+    secuconnect_client_secret="kasse-sandbox-secret",
+    payone_mid="10000",
+    payone_aid="10001",
+    payone_portalid="2000000",
+    payone_key="kasse-sandbox-portal-key",
+    klarna_partner_account_id="krn:partner:global:account:test:kasse-sandbox",
+    klarna_api_key="kasse_sandbox_klarna_api_key",
+)
+
+
+def _generate(name: str, merchant_id: str) -> Credentials:
+    digits = secrets.randbelow
+    return Credentials(
+        id=merchant_id,
+        name=name,
+        secret_key="sk_test_" + secrets.token_urlsafe(24),
+        publishable_key="pk_test_" + secrets.token_urlsafe(24),
+        msp_api_key=secrets.token_hex(20),  # MultiSafepay keys are 40 hex characters
+        secuconnect_client_id=secrets.token_hex(16),
+        secuconnect_client_secret=secrets.token_hex(32),
+        payone_mid=str(10000 + digits(89999)),
+        payone_aid=str(10000 + digits(89999)),
+        payone_portalid=str(2000000 + digits(7999999)),
+        payone_key=secrets.token_urlsafe(18),
+        klarna_partner_account_id="krn:partner:global:account:test:" + secrets.token_hex(8),
+        klarna_api_key="klarna_test_api_" + secrets.token_urlsafe(24),
+    )
+
+
+def _store_credentials(store: Store, creds: Credentials, now: Any, wall: Any) -> None:
+    def cred(kind: str, lookup: str, *, secret_hash: str | None = None, secret: str | None = None,
+             data: dict[str, Any] | None = None) -> None:  # fmt: skip
+        store.insert_credential(
+            merchant_id=creds.id, id=new_id("cred", wall()), kind=kind, lookup=lookup,
+            secret_hash=secret_hash, secret=secret, data=data or {}, created_at=now,
+        )  # fmt: skip
+
+    cred("secret_key", hash_secret(creds.secret_key))
+    cred("publishable_key", creds.publishable_key)
+    # MultiSafepay and PAYONE sign with the raw key, so it is kept (sandbox deployments; docs/security.md).
+    cred("multisafepay", hash_secret(creds.msp_api_key), secret=creds.msp_api_key)
+    cred("secuconnect", creds.secuconnect_client_id, secret_hash=hash_secret(creds.secuconnect_client_secret))
+    cred("payone", creds.payone_portalid, secret=creds.payone_key,
+         data={"mid": creds.payone_mid, "aid": creds.payone_aid})  # fmt: skip
+    cred("klarna", creds.klarna_partner_account_id, secret_hash=hash_secret(creds.klarna_api_key))
+
+
+def create_merchant(kasse: Kasse, *, name: str, credentials: Credentials | None = None) -> Credentials:
+    wall = kasse.wall()
+    merchant_id = credentials.id if credentials else new_id("mer", wall)
+    creds = credentials or _generate(name, merchant_id)
+    with kasse.db.transaction() as conn:
+        store = Store(conn)
+        store.insert_merchant(Merchant(id=creds.id, name=name, created_at=wall))
+        _store_credentials(store, creds, wall, kasse.wall)
+    return creds
+
+
+def ensure_sandbox_merchant(kasse: Kasse) -> bool:
+    """Create the well-known sandbox merchant unless it exists; True if it was created."""
+    with kasse.read() as store:
+        if store.get_merchant(merchant_id=SANDBOX.id) is not None:
+            return False
+    create_merchant(kasse, name=SANDBOX.name, credentials=SANDBOX)
+    return True
+
+
+def merchant_for_secret_key(store: Store, secret_key: str) -> str | None:
+    found = store.find_credential("secret_key", hash_secret(secret_key))
+    return None if found is None else str(found["merchant_id"])

@@ -1,0 +1,76 @@
+"""The ledger transfers each use case writes. Two-phase: holds are pending transfers that are
+resolved once, by a post or a void, always by a new transfer."""
+
+from __future__ import annotations
+
+from kasse.domain.ledger import Account, Transfer, TransferKind, move
+from kasse.engine.unit import Tx
+
+__all__ = ["hold", "posted", "resolve"]
+
+
+def hold(
+    tx: Tx,
+    *,
+    currency: str,
+    source: Account,
+    destination: Account,
+    amount_minor: int,
+    code: str,
+    payment_id: str,
+    refund_id: str | None = None,
+) -> Transfer:
+    transfer = Transfer(
+        id=tx.new_id("transfer"), merchant_id=tx.merchant_id, currency=currency, kind=TransferKind.PENDING,
+        code=code, legs=move(source, destination, amount_minor), created_at=tx.now,
+        payment_id=payment_id, refund_id=refund_id,
+    )  # fmt: skip
+    tx.record(transfer)
+    return transfer
+
+
+def resolve(
+    tx: Tx,
+    pending_id: str,
+    *,
+    currency: str,
+    source: Account,
+    destination: Account,
+    post_minor: int,
+    held_minor: int,
+    code: str,
+    payment_id: str,
+    refund_id: str | None = None,
+) -> Transfer:
+    """Post ``post_minor`` (≤ what was held) of a pending transfer, or void it when that is zero."""
+    if not 0 <= post_minor <= held_minor:
+        raise ValueError("a post moves at most what the pending transfer held")
+    kind = TransferKind.POST if post_minor else TransferKind.VOID
+    amount = post_minor if post_minor else held_minor  # a void records what it released
+    transfer = Transfer(
+        id=tx.new_id("transfer"), merchant_id=tx.merchant_id, currency=currency, kind=kind, code=code,
+        legs=move(source, destination, amount), created_at=tx.now, pending_id=pending_id,
+        payment_id=payment_id, refund_id=refund_id,
+    )  # fmt: skip
+    tx.record(transfer)
+    return transfer
+
+
+def posted(
+    tx: Tx,
+    *,
+    currency: str,
+    source: Account,
+    destination: Account,
+    amount_minor: int,
+    code: str,
+    payment_id: str,
+    refund_id: str | None = None,
+) -> Transfer:
+    transfer = Transfer(
+        id=tx.new_id("transfer"), merchant_id=tx.merchant_id, currency=currency, kind=TransferKind.POSTED,
+        code=code, legs=move(source, destination, amount_minor), created_at=tx.now,
+        payment_id=payment_id, refund_id=refund_id,
+    )  # fmt: skip
+    tx.record(transfer)
+    return transfer

@@ -1,0 +1,131 @@
+"""Timers: deadlines on the merchant's clock, fired exactly once, in due order.
+
+Advancing a clock fires every timer that falls due before the call returns, each at its own due time,
+each in its own transaction (a timer that fires creates further timers that may fall due in the
+same advance). On PostgreSQL, concurrent schedulers claim timers with ``FOR UPDATE SKIP LOCKED``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from kasse.domain.clock import MerchantClock
+from kasse.domain.models import Timer, TimerKind
+from kasse.engine import payments, refunds
+from kasse.engine.unit import Kasse, Tx
+
+__all__ = ["ClockReading", "Fired", "advance_clock", "fire_due", "freeze_clock", "read_clock", "resume_clock"]
+
+log = logging.getLogger(__name__)
+
+_HANDLERS: dict[TimerKind, Callable[[Tx, str], object]] = {
+    TimerKind.PAYMENT_EXPIRY: payments.expire,
+    TimerKind.AUTHORIZATION_EXPIRY: payments.authorization_expired,
+    TimerKind.CAPTURE_SETTLEMENT: payments.settle_capture,
+    TimerKind.REFUND_SETTLEMENT: refunds.settle_refund,
+}
+
+# A runaway chain of timers (each creating one due at once) must not hang an advance.
+MAX_TIMERS_PER_RUN = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Fired:
+    timer_id: str
+    kind: TimerKind
+    subject_id: str
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClockReading:
+    now: datetime
+    frozen: bool
+    offset_s: float
+    fired: list[Fired]
+
+
+def _fire_one(kasse: Kasse, *, merchant_id: str, until: datetime, at_due_time: bool) -> Fired | None:
+    with kasse.unit(merchant_id=merchant_id) as tx:
+        timer: Timer | None = tx.store.next_due_timer(merchant_id=merchant_id, until=until)
+        if timer is None:
+            return None
+        if at_due_time:
+            tx.now = timer.due_at
+        if not tx.store.mark_fired(merchant_id=merchant_id, timer_id=timer.id, fired_at=tx.now):
+            return None
+        _HANDLERS[timer.kind](tx, timer.subject_id)
+        return Fired(timer.id, timer.kind, timer.subject_id, timer.due_at)
+
+
+def fire_due(kasse: Kasse, *, merchant_id: str, until: datetime | None = None, at_due_time: bool = True) -> list[Fired]:
+    """Fire every timer due by ``until`` (default: the merchant's now), earliest first."""
+    fired: list[Fired] = []
+    for _ in range(MAX_TIMERS_PER_RUN):
+        limit = until if until is not None else kasse.merchant_now(merchant_id=merchant_id)
+        one = _fire_one(kasse, merchant_id=merchant_id, until=limit, at_due_time=at_due_time)
+        if one is None:
+            break
+        fired.append(one)
+    return fired
+
+
+def _reading(clock: MerchantClock, now: datetime, fired: list[Fired]) -> ClockReading:
+    return ClockReading(now, clock.frozen, clock.offset_us / 1_000_000, fired)
+
+
+def read_clock(kasse: Kasse, *, merchant_id: str) -> ClockReading:
+    with kasse.unit(merchant_id=merchant_id) as tx:
+        return _reading(tx.clock, tx.now, [])
+
+
+def advance_clock(kasse: Kasse, *, merchant_id: str, seconds: float) -> ClockReading:
+    """Move the merchant's clock forward and fire what fell due, before returning."""
+    with kasse.unit(merchant_id=merchant_id, lock_merchant=True) as tx:
+        clock = tx.clock.advanced(seconds, kasse.wall())
+        tx.store.set_clock(merchant_id=merchant_id, offset_us=clock.offset_us, frozen_at=clock.frozen_at)
+        target = clock.now(kasse.wall())
+    fired = fire_due(kasse, merchant_id=merchant_id, until=target)
+    with kasse.unit(merchant_id=merchant_id) as tx:
+        return _reading(tx.clock, tx.now, fired)
+
+
+def freeze_clock(kasse: Kasse, *, merchant_id: str) -> ClockReading:
+    with kasse.unit(merchant_id=merchant_id, lock_merchant=True) as tx:
+        clock = tx.clock.freeze(kasse.wall())
+        tx.store.set_clock(merchant_id=merchant_id, offset_us=clock.offset_us, frozen_at=clock.frozen_at)
+        return _reading(clock, clock.now(kasse.wall()), [])
+
+
+def resume_clock(kasse: Kasse, *, merchant_id: str) -> ClockReading:
+    with kasse.unit(merchant_id=merchant_id, lock_merchant=True) as tx:
+        clock = tx.clock.resume(kasse.wall())
+        tx.store.set_clock(merchant_id=merchant_id, offset_us=clock.offset_us, frozen_at=clock.frozen_at)
+        return _reading(clock, clock.now(kasse.wall()), [])
+
+
+def parse_duration(text: str) -> float:
+    """``90``, ``90s``, ``15m``, ``6h``, ``14d``, ``1d12h`` → seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    text = text.strip().lower()
+    if not text:
+        raise ValueError("empty duration")
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    total, number = 0.0, ""
+    for ch in text:
+        if ch.isdigit() or ch == ".":
+            number += ch
+        elif ch in units and number:
+            total += float(number) * units[ch]
+            number = ""
+        else:
+            raise ValueError(f"invalid duration {text!r}: use e.g. 90s, 15m, 6h, 14d")
+    if number:
+        raise ValueError(f"invalid duration {text!r}: the last number has no unit")
+    return total

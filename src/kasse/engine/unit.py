@@ -1,0 +1,111 @@
+"""The unit of work: a transaction opened for one merchant at one instant of its clock.
+
+Everything a use case changes (state, ledger transfers, events, timers) is written through it and
+committed together, or not at all. Events and timers are buffered and flushed at commit so a use case
+that raises leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from kasse.domain.clock import MerchantClock, WallClock, system_wall_clock
+from kasse.domain.errors import NotFound
+from kasse.domain.ids import PREFIXES, new_id
+from kasse.domain.ledger import Transfer, check_transfer
+from kasse.domain.models import Capture, Event, Payment, Refund, Timer, TimerKind, snapshot
+from kasse.storage.db import Database
+from kasse.storage.store import Store
+
+__all__ = ["Kasse", "Tx"]
+
+
+@dataclass
+class Tx:
+    store: Store
+    merchant_id: str
+    clock: MerchantClock
+    now: datetime  # the merchant's clock for this transaction
+    wall: WallClock
+    events: list[Event] = field(default_factory=list)
+    timers: list[Timer] = field(default_factory=list)
+
+    def new_id(self, kind: str) -> str:
+        return new_id(PREFIXES[kind], self.wall())
+
+    def emit(self, event_type: str, obj: Payment | Capture | Refund) -> Event:
+        kind = PREFIXES_BY_CLASS[type(obj)]
+        payment_id = obj.id if isinstance(obj, Payment) else obj.payment_id
+        event = Event(
+            id=self.new_id("event"),
+            merchant_id=self.merchant_id,
+            type=event_type,
+            object_type=kind,
+            object_id=obj.id,
+            payment_id=payment_id,
+            data={"object": snapshot(obj)},
+            created_at=self.now,
+        )
+        self.events.append(event)
+        return event
+
+    def schedule(self, kind: TimerKind, subject_id: str, *, after_s: float) -> Timer:
+        timer = Timer(
+            id=self.new_id("timer"),
+            merchant_id=self.merchant_id,
+            kind=kind,
+            subject_id=subject_id,
+            due_at=self.now + timedelta(seconds=after_s),
+            created_at=self.now,
+        )
+        self.timers.append(timer)
+        return timer
+
+    def record(self, transfer: Transfer) -> None:
+        check_transfer(transfer)
+        self.store.insert_transfer(transfer)
+
+    def flush(self) -> None:
+        self.store.insert_events(self.events)
+        self.store.insert_timers(self.timers)
+
+
+PREFIXES_BY_CLASS: dict[type, str] = {Payment: "payment", Capture: "capture", Refund: "refund"}
+
+
+class Kasse:
+    """The engine's entry point: a database and a wall clock; merchant clocks are derived per unit."""
+
+    def __init__(self, db: Database, *, wall: WallClock = system_wall_clock) -> None:
+        self.db = db
+        self.wall = wall
+
+    @contextmanager
+    def unit(self, *, merchant_id: str, at: datetime | None = None, lock_merchant: bool = False) -> Iterator[Tx]:
+        """A write transaction for ``merchant_id``. ``at`` overrides the merchant's clock for this unit
+        (timers fire at their due time when the clock is advanced past them)."""
+        with self.db.transaction() as conn:
+            store = Store(conn)
+            merchant = store.get_merchant(merchant_id=merchant_id, for_update=lock_merchant)
+            if merchant is None:
+                raise NotFound("merchant", merchant_id)
+            clock = MerchantClock(merchant.clock_offset_us, merchant.clock_frozen_at)
+            now = at if at is not None else clock.now(self.wall())
+            tx = Tx(store=store, merchant_id=merchant_id, clock=clock, now=now, wall=self.wall)
+            yield tx
+            tx.flush()
+
+    @contextmanager
+    def read(self) -> Iterator[Store]:
+        with self.db.transaction(write=False) as conn:
+            yield Store(conn)
+
+    def merchant_now(self, *, merchant_id: str) -> datetime:
+        with self.read() as store:
+            merchant = store.get_merchant(merchant_id=merchant_id)
+            if merchant is None:
+                raise NotFound("merchant", merchant_id)
+            return MerchantClock(merchant.clock_offset_us, merchant.clock_frozen_at).now(self.wall())

@@ -1,0 +1,1 @@
+"""The ASGI application: front doors, hosted pages, control plane, health and metrics."""

@@ -1,0 +1,30 @@
+"""The admin control plane (``/_admin``, the admin token): merchants."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from kasse.dialects.native.routes import require_json
+from kasse.engine.merchants import create_merchant
+from kasse.web.auth import require_admin
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/_admin", tags=["admin"], dependencies=[Depends(require_json), Depends(require_admin)])
+
+
+class MerchantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+@router.post("/merchants", status_code=201)
+def new_merchant(request: Request, body: MerchantIn) -> JSONResponse:
+    """Create a merchant; the answer holds every credential of every dialect (shown once)."""
+    creds = create_merchant(request.app.state.kasse, name=body.name)
+    return JSONResponse(creds.as_dict(), status_code=201)

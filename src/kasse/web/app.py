@@ -1,0 +1,96 @@
+"""Assembles the ASGI app: one port, every front door (DESIGN.md, "Where each front door lives")."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from kasse.config import Settings
+from kasse.domain.errors import DomainError
+from kasse.engine.merchants import ensure_sandbox_merchant
+from kasse.engine.unit import Kasse
+from kasse.storage.db import Database
+from kasse.web import metrics
+from kasse.web.errors import error_response, native_error
+from kasse.web.middleware import BodyLimit, RequestMetrics
+from kasse.web.validation import validation_error
+from kasse.web.workers import Scheduler
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, kasse: Kasse | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    kasse = kasse or Kasse(Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        kasse.db.migrate()
+        if settings.create_sandbox_merchant:
+            ensure_sandbox_merchant(kasse)
+        scheduler = Scheduler(kasse, interval_s=settings.scheduler_interval_s)
+        if settings.run_workers:
+            scheduler.start()
+        try:
+            yield
+        finally:
+            scheduler.stop()
+
+    app = FastAPI(
+        title="Kasse",
+        summary="Stateful payment gateway and sandbox for Sofort and Klarna: the native API.",
+        version="1.0",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.kasse = kasse
+    app.state.metrics_registry = metrics.registry_for(kasse)
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return validation_error(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+        codes = {404: "not_found", 405: "method_not_allowed"}
+        message = {404: "Unrecognized request URL", 405: "Method not allowed for this URL"}.get(
+            exc.status_code, str(exc.detail)
+        )
+        return native_error(exc.status_code, "invalid_request_error", codes.get(exc.status_code, "http_error"), message)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return native_error(500, "api_error", "internal_error", "An unexpected error occurred; it has been logged")
+
+    from kasse.dialects.native.routes import router as native_router
+    from kasse.web.admin import router as admin_router
+    from kasse.web.health import router as health_router
+    from kasse.web.pages import router as pages_router
+    from kasse.web.sandbox import router as sandbox_router
+
+    app.include_router(native_router)
+    app.include_router(sandbox_router)
+    app.include_router(admin_router)
+    app.include_router(pages_router)
+    app.include_router(health_router)
+
+    app.add_middleware(RequestMetrics)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app

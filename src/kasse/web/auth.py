@@ -1,0 +1,43 @@
+"""Authentication of the native API and the control planes."""
+
+from __future__ import annotations
+
+import hmac
+
+from starlette.requests import Request
+
+from kasse.domain.errors import Unauthenticated
+from kasse.engine.merchants import merchant_for_secret_key
+from kasse.engine.unit import Kasse
+
+__all__ = ["bearer_token", "merchant_from_bearer", "require_admin"]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def merchant_from_bearer(request: Request) -> str:
+    """The merchant whose secret key is presented as ``Authorization: Bearer sk_test_…``."""
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthenticated(
+            "You did not provide an API key. Send your secret key as 'Authorization: Bearer sk_test_…'"
+        )
+    kasse: Kasse = request.app.state.kasse
+    with kasse.read() as store:
+        merchant_id = merchant_for_secret_key(store, token)
+    if merchant_id is None:
+        raise Unauthenticated(f"Invalid API key provided: {token[:12]}{'…' if len(token) > 12 else ''}")
+    return merchant_id
+
+
+def require_admin(request: Request) -> None:
+    token = bearer_token(request)
+    expected: str = request.app.state.settings.admin_token
+    if token is None or not hmac.compare_digest(token.encode(), expected.encode()):
+        raise Unauthenticated("This endpoint needs the admin token: 'Authorization: Bearer <KASSE_ADMIN_TOKEN>'")

@@ -1,0 +1,75 @@
+"""Idempotency keys (Brandur's rocket-rides-atomic): scoped per merchant and front door, fingerprinted
+by request, stored in the same transaction as the change, the stored response replayed.
+
+Concurrent requests with the same key serialize on the unique key: the loser's insert fails, its
+transaction (and everything it did) rolls back, and it replays the winner's response.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from kasse.domain.errors import IdempotencyMismatch, InvalidRequest
+from kasse.engine.unit import Kasse, Tx
+
+__all__ = ["Outcome", "fingerprint", "run_idempotent"]
+
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    body: Any
+    replayed: bool = False
+
+
+def fingerprint(method: str, path: str, payload: Any) -> str:
+    canonical = json.dumps([method.upper(), path, payload], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def run_idempotent(
+    kasse: Kasse,
+    *,
+    merchant_id: str,
+    scope: str,
+    key: str | None,
+    fingerprint: str,
+    operation: Callable[[Tx], tuple[int, Any]],
+) -> Outcome:
+    """Run ``operation`` in one unit of work, recording (or replaying) its response under ``key``."""
+    if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
+        raise InvalidRequest(
+            "idempotency_key_invalid",
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters",
+            param="Idempotency-Key",
+        )
+    for attempt in range(2):
+        try:
+            with kasse.unit(merchant_id=merchant_id) as tx:
+                if key is not None:
+                    stored = tx.store.get_idempotency(merchant_id=merchant_id, scope=scope, key=key)
+                    if stored is not None:
+                        if stored["fingerprint"] != fingerprint:
+                            raise IdempotencyMismatch(key)
+                        return Outcome(stored["response_status"], json.loads(stored["response_body"]), True)
+                status, body = operation(tx)
+                if key is not None:
+                    tx.store.insert_idempotency(
+                        merchant_id=merchant_id, scope=scope, key=key, fingerprint=fingerprint,
+                        response_status=status, response_body=json.dumps(body), response_headers={},
+                        created_at=tx.now,
+                    )  # fmt: skip
+                return Outcome(status, body)
+        except IntegrityError:
+            if key is None or attempt:
+                raise
+            # Another request with this key committed first; the loop replays its response.
+    raise AssertionError("unreachable")

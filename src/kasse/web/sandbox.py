@@ -1,0 +1,103 @@
+"""The sandbox control plane (``/_sandbox``, the merchant's secret key): the clock, the bank's answer
+without a browser, and reset. Like moto's ``/moto-api``, separate from every provider's API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from kasse.dialects.native.routes import require_json
+from kasse.dialects.native.translate import payment_out
+from kasse.engine import payments, timers
+from kasse.engine.unit import Kasse
+from kasse.web.auth import merchant_from_bearer
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/_sandbox", tags=["sandbox"], dependencies=[Depends(require_json)])
+MerchantId = Annotated[str, Depends(merchant_from_bearer)]
+
+MAX_ADVANCE_S = 10 * 365 * 86_400
+
+
+class AdvanceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seconds: Annotated[float, Field(gt=0, le=MAX_ADVANCE_S, allow_inf_nan=False)]
+
+
+class DeclineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: Annotated[str, Field(max_length=60, pattern=r"^[a-z_]+$")] = "bank_declined"
+    message: Annotated[str, Field(max_length=500)] | None = None
+
+
+def _kasse(request: Request) -> Kasse:
+    kasse: Kasse = request.app.state.kasse
+    return kasse
+
+
+def _clock(reading: timers.ClockReading) -> dict[str, Any]:
+    return {
+        "object": "clock",
+        "now": reading.now.isoformat().replace("+00:00", "Z"),
+        "frozen": reading.frozen,
+        "offset_seconds": reading.offset_s,
+        "fired": [
+            {
+                "timer": f.timer_id,
+                "kind": f.kind.value,
+                "subject": f.subject_id,
+                "due_at": f.due_at.isoformat().replace("+00:00", "Z"),
+            }
+            for f in reading.fired
+        ],
+    }
+
+
+@router.get("/clock")
+def get_clock(request: Request, merchant_id: MerchantId) -> JSONResponse:
+    return JSONResponse(_clock(timers.read_clock(_kasse(request), merchant_id=merchant_id)))
+
+
+@router.post("/clock/advance")
+def advance(request: Request, body: AdvanceIn, merchant_id: MerchantId) -> JSONResponse:
+    """Move this merchant's clock forward; every timer that falls due fires before the answer."""
+    return JSONResponse(_clock(timers.advance_clock(_kasse(request), merchant_id=merchant_id, seconds=body.seconds)))
+
+
+@router.post("/clock/freeze")
+def freeze(request: Request, merchant_id: MerchantId) -> JSONResponse:
+    return JSONResponse(_clock(timers.freeze_clock(_kasse(request), merchant_id=merchant_id)))
+
+
+@router.post("/clock/resume")
+def resume(request: Request, merchant_id: MerchantId) -> JSONResponse:
+    return JSONResponse(_clock(timers.resume_clock(_kasse(request), merchant_id=merchant_id)))
+
+
+@router.post("/payments/{payment_id}/approve")
+def approve(request: Request, payment_id: str, merchant_id: MerchantId) -> JSONResponse:
+    """What the customer's approval on the bank page does, without a browser."""
+    with _kasse(request).unit(merchant_id=merchant_id) as tx:
+        payment = payments.authorize(tx, payment_id)
+    return JSONResponse(payment_out(payment, request.app.state.settings.base_url))
+
+
+@router.post("/payments/{payment_id}/decline")
+def decline(request: Request, payment_id: str, merchant_id: MerchantId, body: DeclineIn | None = None) -> JSONResponse:
+    body = body or DeclineIn()
+    with _kasse(request).unit(merchant_id=merchant_id) as tx:
+        payment = payments.decline(tx, payment_id, code=body.code, message=body.message)
+    return JSONResponse(payment_out(payment, request.app.state.settings.base_url))
+
+
+@router.post("/reset")
+def reset(request: Request, merchant_id: MerchantId) -> JSONResponse:
+    """Delete this merchant's payments, events, ledger, timers and keys; credentials and clock stay."""
+    with _kasse(request).unit(merchant_id=merchant_id) as tx:
+        tx.store.delete_merchant_data(merchant_id=merchant_id)
+    return JSONResponse({"object": "reset", "merchant": merchant_id, "deleted": True})

@@ -1,0 +1,55 @@
+"""Request validation errors in the native shape, naming the offending field."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi.exceptions import RequestValidationError
+from starlette.responses import JSONResponse
+
+from kasse.web.errors import native_error
+
+__all__ = ["param_name", "validation_error"]
+
+
+def param_name(loc: Sequence[Any]) -> str | None:
+    """``("body", "customer", "email")`` → ``customer.email``; ``("query", "limit")`` → ``limit``."""
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    if not parts:
+        return None
+    out = parts[0]
+    for part in parts[1:]:
+        out += f"[{part}]" if part.isdigit() else f".{part}"
+    return out
+
+
+def _message(err: dict[str, Any], param: str | None) -> str:
+    kind = err.get("type", "")
+    msg = str(err.get("msg", "Invalid value"))
+    if kind == "missing":
+        return f"Missing required param: {param}"
+    if kind == "extra_forbidden":
+        return f"Received unknown parameter: {param}"
+    if kind in ("json_invalid", "model_attributes_type", "dict_type") and param is None:
+        return "The request body must be a JSON object"
+    msg = msg.removeprefix("Value error, ")
+    return f"Invalid {param}: {msg}" if param else msg
+
+
+def validation_error(exc: RequestValidationError) -> JSONResponse:
+    errors = list(exc.errors())
+    first = errors[0] if errors else {"loc": (), "msg": "Invalid request", "type": "value_error"}
+    kind = str(first.get("type", ""))
+    param = None if kind == "json_invalid" else param_name(first.get("loc", ()))
+    if kind == "json_invalid":
+        detail = (first.get("ctx") or {}).get("error", "invalid JSON")
+        return native_error(400, "invalid_request_error", "invalid_json", f"Malformed JSON body: {detail}", None)
+    code = {
+        "missing": "parameter_missing",
+        "extra_forbidden": "parameter_unknown",
+        "json_invalid": "invalid_json",
+    }.get(kind, "parameter_invalid")
+    if param is None and kind in ("model_attributes_type", "dict_type"):
+        code = "invalid_json"
+    return native_error(400, "invalid_request_error", code, _message(first, param), param)
