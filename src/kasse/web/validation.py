@@ -43,7 +43,8 @@ def validation_error(exc: RequestValidationError) -> JSONResponse:
     kind = str(first.get("type", ""))
     param = None if kind == "json_invalid" else param_name(first.get("loc", ()))
     if kind == "json_invalid":
-        detail = (first.get("ctx") or {}).get("error", "invalid JSON")
+        ctx = first.get("ctx")
+        detail = ctx.get("error", "invalid JSON") if isinstance(ctx, dict) else "invalid JSON"
         return native_error(400, "invalid_request_error", "invalid_json", f"Malformed JSON body: {detail}", None)
     code = {
         "missing": "parameter_missing",

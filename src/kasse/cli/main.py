@@ -1,0 +1,197 @@
+"""``kasse``: serve, worker, migrate, merchants, clock, payments."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+from dataclasses import replace
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from kasse.config import Settings
+from kasse.domain.errors import DomainError
+from kasse.engine import timers
+from kasse.engine.merchants import SANDBOX, create_merchant, ensure_sandbox_merchant
+from kasse.engine.unit import Kasse
+from kasse.storage.db import Database
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(help="Kasse: a stateful payment gateway and sandbox for Sofort and Klarna.", no_args_is_help=True)
+merchant_app = typer.Typer(help="Merchants and their credentials.", no_args_is_help=True)
+clock_app = typer.Typer(help="A merchant's clock.", no_args_is_help=True)
+payments_app = typer.Typer(help="Payments.", no_args_is_help=True)
+docs_app = typer.Typer(help="Generated documentation.", no_args_is_help=True)
+app.add_typer(merchant_app, name="merchant")
+app.add_typer(clock_app, name="clock")
+app.add_typer(payments_app, name="payments")
+app.add_typer(docs_app, name="docs")
+
+console = Console()
+err = Console(stderr=True)
+
+DatabaseOpt = Annotated[
+    str | None, typer.Option("--database", help="Database URL (default: KASSE_DATABASE_URL or sqlite:///kasse.db)")
+]
+MerchantOpt = Annotated[str, typer.Option("--merchant", "-m", help="Merchant id")]
+
+
+def _settings(database: str | None = None, **overrides: object) -> Settings:
+    return Settings.from_env(database_url=database, **overrides)
+
+
+def _kasse(settings: Settings) -> Kasse:
+    kasse = Kasse(Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous))
+    kasse.db.migrate()
+    if settings.create_sandbox_merchant:
+        ensure_sandbox_merchant(kasse)
+    return kasse
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000)")] = None,
+    database: DatabaseOpt = None,
+    workers: Annotated[bool, typer.Option(help="Run the timer and outbox workers in this process")] = True,
+) -> None:
+    """Start Kasse: every front door on one port, migrations applied, sandbox merchant ready."""
+    import uvicorn
+
+    from kasse.cli.banner import print_banner
+    from kasse.web.app import create_app
+
+    settings = _settings(database, host=host, port=port)
+    settings = replace(settings, run_workers=workers)
+    kasse = _kasse(settings)
+    print_banner(console, settings)
+    uvicorn.run(create_app(settings, kasse=kasse), host=settings.host, port=settings.port, log_level="info")
+
+
+@app.command()
+def worker(
+    database: DatabaseOpt = None,
+    interval: Annotated[float, typer.Option(help="Seconds between scheduler passes")] = 0.5,
+) -> None:
+    """Run the timer (and outbox) workers alone, for setups with several processes on PostgreSQL."""
+    from kasse.web.workers import Scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    kasse = _kasse(_settings(database))
+    scheduler = Scheduler(kasse, interval_s=interval)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    scheduler.start()
+    console.print(f"[bold]kasse worker[/] running on {kasse.db.engine.url.render_as_string(hide_password=True)}")
+    try:
+        while not stop.wait(1):
+            pass
+    except KeyboardInterrupt:
+        pass
+    scheduler.stop()
+
+
+@app.command()
+def migrate(database: DatabaseOpt = None) -> None:
+    """Apply database migrations (``serve`` and ``worker`` also do this on start)."""
+    kasse = _kasse(_settings(database))
+    console.print(f"[green]✓[/] schema up to date on {kasse.db.engine.url.render_as_string(hide_password=True)}")
+
+
+@merchant_app.command("create")
+def merchant_create(
+    name: Annotated[str, typer.Option("--name", help="The merchant's name")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the credentials as JSON")] = False,
+    database: DatabaseOpt = None,
+) -> None:
+    """Create a merchant and print every credential of every dialect (shown once)."""
+    if not 0 < len(name) <= 200:
+        err.print("[red]--name must be 1 to 200 characters[/]")
+        raise typer.Exit(2)
+    creds = create_merchant(_kasse(_settings(database)), name=name).as_dict()
+    if as_json:
+        typer.echo(json.dumps(creds, indent=2))
+        return
+    table = Table(title=f"Merchant {creds['id']}", show_header=False)
+    for key, value in creds.items():
+        table.add_row(key, json.dumps(value) if isinstance(value, dict) else str(value))
+    console.print(table)
+
+
+@clock_app.command("advance")
+def clock_advance(
+    duration: Annotated[str, typer.Argument(help="How far: 90s, 15m, 6h, 14d, 1d12h")],
+    merchant: MerchantOpt = SANDBOX.id,
+    database: DatabaseOpt = None,
+) -> None:
+    """Move a merchant's clock forward; every timer that falls due fires before this returns."""
+    try:
+        seconds = timers.parse_duration(duration)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    try:
+        reading = timers.advance_clock(_kasse(_settings(database)), merchant_id=merchant, seconds=seconds)
+    except DomainError as exc:
+        err.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(1) from None
+    console.print(f"clock of [bold]{merchant}[/] now {reading.now.isoformat()}; {len(reading.fired)} timer(s) fired")
+    for fired in reading.fired:
+        console.print(f"  {fired.due_at.isoformat()}  {fired.kind.value:<22} {fired.subject_id}")
+
+
+@clock_app.command("show")
+def clock_show(merchant: MerchantOpt = SANDBOX.id, database: DatabaseOpt = None) -> None:
+    """Show a merchant's clock."""
+    try:
+        reading = timers.read_clock(_kasse(_settings(database)), merchant_id=merchant)
+    except DomainError as exc:
+        err.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(1) from None
+    mode = "frozen" if reading.frozen else f"live, offset {reading.offset_s:.0f}s"
+    console.print(f"{reading.now.isoformat()} ({mode})")
+
+
+@payments_app.command("list")
+def payments_list(
+    merchant: MerchantOpt = SANDBOX.id,
+    status: Annotated[str | None, typer.Option(help="Only this status")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    database: DatabaseOpt = None,
+) -> None:
+    """The newest payments of a merchant."""
+    kasse = _kasse(_settings(database))
+    with kasse.read() as store:
+        page = store.list_payments(merchant_id=merchant, limit=limit, status=status)
+    if as_json:
+        rows = [
+            {"id": p.id, "status": p.status.value, "amount": p.amount_minor, "currency": p.currency,
+             "method": p.method.value, "created_at": p.created_at.isoformat()}
+            for p in page.items
+        ]  # fmt: skip
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"Payments of {merchant}")
+    for column in ("id", "status", "amount", "method", "created"):
+        table.add_column(column)
+    for p in page.items:
+        table.add_row(p.id, p.status.value, f"{p.amount_minor} {p.currency}", p.method.value, p.created_at.isoformat())
+    console.print(table)
+
+
+@docs_app.command("lifecycle")
+def docs_lifecycle() -> None:
+    """Print docs/lifecycle.md, generated from the state tables."""
+    from kasse.cli.lifecycle import render
+
+    typer.echo(render(), nl=False)
+
+
+def main() -> None:
+    app()
