@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from kasse.domain.ledger import Account, TransferKind
-from kasse.domain.states import CaptureState, RefundState
+from kasse.domain.events import EventType
+from kasse.domain.ledger import Account, TransferKind, move
+from kasse.domain.models import Event, Method, Payment
+from kasse.domain.states import PAYMENT_TRANSITIONS, REFUND_TRANSITIONS, CaptureState, PaymentState, RefundState
+from kasse.engine import payments
+from kasse.engine.unit import Kasse
 from kasse.storage import schema
 from kasse.storage.store import Store
+
+T = TypeVar("T")
 
 
 class FakeWall:
@@ -83,3 +92,138 @@ def assert_ledger_invariants(store: Store, merchant_id: str) -> None:
                 merchant_id=merchant_id, transfer_id=p["hold_transfer_id"], account=Account.INCOMING
             )
             assert held_amount == p["amount_capturable_minor"]
+
+
+# --- engine shortcuts and deeper checks (engine, storage and property tests) -----------------------
+
+
+def run(kasse: Kasse, merchant_id: str, use_case: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run one use case in its own unit of work (one transaction), as a front door would."""
+    with kasse.unit(merchant_id=merchant_id) as tx:
+        return use_case(tx, *args, **kwargs)
+
+
+def new_payment(kasse: Kasse, merchant_id: str, **fields: Any) -> Payment:
+    """Create a payment: 10.00 EUR Sofort in Germany unless told otherwise."""
+    values: dict[str, Any] = {"amount_minor": 1000, "currency": "EUR", "method": Method.SOFORT, "country": "DE"}
+    values.update(fields)
+    return run(kasse, merchant_id, payments.create_payment, payments.CreatePayment(**values))
+
+
+def load_payment(kasse: Kasse, merchant_id: str, payment_id: str) -> Payment:
+    with kasse.read() as store:
+        payment = store.get_payment(merchant_id=merchant_id, payment_id=payment_id)
+    assert payment is not None, f"payment {payment_id} is gone"
+    return payment
+
+
+def row_counts(store: Store, merchant_id: str | None = None) -> dict[str, int]:
+    """Rows per table (all merchants unless one is named): what a rejected use case must not change."""
+    out = {}
+    for table in schema.metadata.sorted_tables:
+        query = select(func.count()).select_from(table)
+        if merchant_id is not None and "merchant_id" in table.c:
+            query = query.where(table.c.merchant_id == merchant_id)
+        out[table.name] = int(store.conn.execute(query).scalar_one())
+    return out
+
+
+def events_by_subject(store: Store, merchant_id: str) -> dict[str, list[Event]]:
+    """Each object's events, oldest first (ids sort by creation)."""
+    page = store.list_events(merchant_id=merchant_id, limit=1_000_000)
+    out: dict[str, list[Event]] = {}
+    for event in sorted(page.items, key=lambda e: e.id):
+        out.setdefault(event.object_id, []).append(event)
+    return out
+
+
+_PAYMENT_EVENT_STATE = {
+    EventType.PAYMENT_AUTHORIZED: PaymentState.AUTHORIZED,
+    EventType.PAYMENT_PROCESSING: PaymentState.PROCESSING,
+    EventType.PAYMENT_SUCCEEDED: PaymentState.SUCCEEDED,
+    EventType.PAYMENT_FAILED: PaymentState.FAILED,
+    EventType.PAYMENT_CANCELED: PaymentState.CANCELED,
+    EventType.PAYMENT_EXPIRED: PaymentState.EXPIRED,
+}
+_REFUND_EVENT_STATE = {
+    EventType.REFUND_SUCCEEDED: RefundState.SUCCEEDED,
+    EventType.REFUND_FAILED: RefundState.FAILED,
+    EventType.REFUND_CANCELED: RefundState.CANCELED,
+}
+
+
+def payment_path(events: list[Event]) -> list[PaymentState]:
+    """The states a payment went through according to its ``payment.*`` events."""
+    return [PaymentState(e.data["object"]["status"]) for e in events if e.type.startswith("payment.")]
+
+
+def assert_events_follow_tables(store: Store, merchant_id: str) -> None:
+    """Every payment's and refund's recorded history is a path through its transition table that
+    ends in the object's current state; each event's snapshot shows the state its type names."""
+    allowed = {(src, dst) for (src, _), dst in PAYMENT_TRANSITIONS.items()}
+    refund_allowed = {(src, dst) for (src, _), dst in REFUND_TRANSITIONS.items()}
+    history = events_by_subject(store, merchant_id)
+    for payment in store.list_payments(merchant_id=merchant_id, limit=1_000_000).items:
+        events = [e for e in history.get(payment.id, []) if e.type.startswith("payment.")]
+        assert events and events[0].type == EventType.PAYMENT_CREATED, f"{payment.id} has no payment.created first"
+        path = payment_path(events)
+        assert path[0] is PaymentState.REQUIRES_ACTION
+        for event, state in zip(events[1:], path[1:], strict=True):
+            assert _PAYMENT_EVENT_STATE[EventType(event.type)] is state, f"{event.type} shows {state}"
+        for src, dst in itertools.pairwise(path):
+            assert (src, dst) in allowed, f"{payment.id}: {src} → {dst} is not in the table"
+        assert path[-1] is payment.status, f"{payment.id} is {payment.status} but its events end in {path[-1]}"
+        for refund in store.refunds_of(merchant_id=merchant_id, payment_id=payment.id):
+            revents = history.get(refund.id, [])
+            assert [e.type for e in revents][:1] == [EventType.REFUND_CREATED]
+            states = [RefundState.PENDING] + [_REFUND_EVENT_STATE[EventType(e.type)] for e in revents[1:]]
+            for src, dst in itertools.pairwise(states):
+                assert (src, dst) in refund_allowed, f"{refund.id}: {src} → {dst} is not in the table"
+            assert states[-1] is refund.status
+
+
+def assert_objects_agree(store: Store, merchant_id: str) -> None:
+    """The running totals on each payment agree with its captures, refunds and ledger transfers, and
+    every open reservation in the ledger belongs to exactly one live object."""
+    transfers = store.all_transfers(merchant_id=merchant_id)
+    resolved = {t.pending_id for t in transfers if t.pending_id}
+    open_holds = {t.id for t in transfers if t.kind is TransferKind.PENDING and t.id not in resolved}
+    owners: list[str] = []
+    for payment in store.list_payments(merchant_id=merchant_id, limit=1_000_000).items:
+        caps = store.captures_of(merchant_id=merchant_id, payment_id=payment.id)
+        refs = store.refunds_of(merchant_id=merchant_id, payment_id=payment.id)
+        live = [c.amount_minor for c in caps if c.status is not CaptureState.FAILED]
+        assert payment.amount_captured_minor == sum(live), f"{payment.id} captured total disagrees"
+        settled = sum(c.amount_minor for c in caps if c.status is CaptureState.SUCCEEDED)
+        assert payment.amount_settled_minor == settled, f"{payment.id} settled total disagrees"
+        refunded = sum(r.amount_minor for r in refs if r.status in (RefundState.PENDING, RefundState.SUCCEEDED))
+        assert payment.amount_refunded_minor == refunded, f"{payment.id} refunded total disagrees"
+        performed = sum(r.amount_minor for r in refs if r.status is not RefundState.CANCELED and not r.deferred)
+        assert performed <= settled, f"{payment.id} refunded money that has not arrived"
+        assert sorted(c.sequence for c in caps) == list(range(1, len(caps) + 1))
+        if payment.hold_transfer_id is not None:
+            owners.append(payment.hold_transfer_id)
+        owners.extend(r.hold_transfer_id for r in refs if r.hold_transfer_id and r.status is RefundState.PENDING)
+        if payment.status in (PaymentState.REQUIRES_ACTION, PaymentState.FAILED, PaymentState.EXPIRED):
+            assert payment.hold_transfer_id is None and payment.amount_capturable_minor == 0
+        if payment.status in (PaymentState.CANCELED, PaymentState.EXPIRED, PaymentState.REQUIRES_ACTION):
+            assert not caps, f"{payment.id} is {payment.status} but has captures"
+        if payment.status is PaymentState.SUCCEEDED:
+            assert settled > 0
+        if payment.status is PaymentState.FAILED:
+            assert payment.amount_captured_minor == payment.amount_settled_minor == payment.amount_refunded_minor == 0
+        for refund in refs:
+            moved = [t for t in transfers if t.refund_id == refund.id and t.moves_money]
+            if refund.deferred or refund.status is RefundState.CANCELED:
+                assert not [t for t in transfers if t.refund_id == refund.id], f"{refund.id} touched the ledger"
+            if refund.status is RefundState.SUCCEEDED:
+                expected = move(Account.AVAILABLE, Account.CUSTOMER, refund.amount_minor)
+                assert [t.legs for t in moved] == [expected], f"{refund.id} did not move its amount once"
+    assert sorted(owners) == sorted(open_holds), "an open reservation in the ledger has no owner (or two)"
+
+
+def assert_consistent(store: Store, merchant_id: str) -> None:
+    """Everything checkable from the rows: the ledger invariants, the objects' totals, the histories."""
+    assert_ledger_invariants(store, merchant_id)
+    assert_objects_agree(store, merchant_id)
+    assert_events_follow_tables(store, merchant_id)

@@ -21,11 +21,6 @@ def print_banner(console: Console, settings: Settings) -> None:
     for name, path in (
         ("native API", "/api/v1"),
         ("  OpenAPI / docs", "/api/openapi.json  /api/docs"),
-        ("Stripe", "/stripe"),
-        ("secuconnect", "/secuconnect"),
-        ("MultiSafepay", "/multisafepay/v1/"),
-        ("PAYONE", "/payone/post-gateway/"),
-        ("Klarna", "/klarna"),
         ("hosted pages", "/pay/…"),
         ("sandbox control", "/_sandbox"),
         ("admin", "/_admin"),
@@ -34,6 +29,8 @@ def print_banner(console: Console, settings: Settings) -> None:
         doors.add_row(name, " ".join(f"{base}{p}" if p.startswith("/") else p for p in path.split("  ")))
     creds = SANDBOX.as_dict()
     cred_table = Table(show_header=False, box=None, padding=(0, 2))
+    cred_table.add_column(no_wrap=True)
+    cred_table.add_column(overflow="fold")
     cred_table.add_row("merchant", f"{creds['id']} ({creds['name']})")
     cred_table.add_row("secret key", creds["secret_key"])
     cred_table.add_row("publishable key", creds["publishable_key"])
