@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+import pytest
 from sqlalchemy import func, select
 
+from kasse.domain.errors import DomainError
 from kasse.domain.events import EventType
-from kasse.domain.ledger import Account, TransferKind, move
-from kasse.domain.models import Event, Method, Payment
+from kasse.domain.ledger import Account, Transfer, TransferKind, move
+from kasse.domain.models import Capture, Event, Method, Payment, Refund
 from kasse.domain.states import PAYMENT_TRANSITIONS, REFUND_TRANSITIONS, CaptureState, PaymentState, RefundState
 from kasse.engine import payments
 from kasse.engine.unit import Kasse
 from kasse.storage import schema
+from kasse.storage.rows import from_row
 from kasse.storage.store import Store
 
 T = TypeVar("T")
@@ -163,7 +167,10 @@ def assert_events_follow_tables(store: Store, merchant_id: str) -> None:
     allowed = {(src, dst) for (src, _), dst in PAYMENT_TRANSITIONS.items()}
     refund_allowed = {(src, dst) for (src, _), dst in REFUND_TRANSITIONS.items()}
     history = events_by_subject(store, merchant_id)
-    for payment in store.list_payments(merchant_id=merchant_id, limit=1_000_000).items:
+    refunds: dict[str, list[Refund]] = {}
+    for r in _objects(store, schema.refunds, Refund, merchant_id):
+        refunds.setdefault(r.payment_id, []).append(r)
+    for payment in _objects(store, schema.payments, Payment, merchant_id):
         events = [e for e in history.get(payment.id, []) if e.type.startswith("payment.")]
         assert events and events[0].type == EventType.PAYMENT_CREATED, f"{payment.id} has no payment.created first"
         path = payment_path(events)
@@ -173,7 +180,7 @@ def assert_events_follow_tables(store: Store, merchant_id: str) -> None:
         for src, dst in itertools.pairwise(path):
             assert (src, dst) in allowed, f"{payment.id}: {src} → {dst} is not in the table"
         assert path[-1] is payment.status, f"{payment.id} is {payment.status} but its events end in {path[-1]}"
-        for refund in store.refunds_of(merchant_id=merchant_id, payment_id=payment.id):
+        for refund in refunds.get(payment.id, []):
             revents = history.get(refund.id, [])
             assert [e.type for e in revents][:1] == [EventType.REFUND_CREATED]
             states = [RefundState.PENDING] + [_REFUND_EVENT_STATE[EventType(e.type)] for e in revents[1:]]
@@ -182,16 +189,31 @@ def assert_events_follow_tables(store: Store, merchant_id: str) -> None:
             assert states[-1] is refund.status
 
 
+def _objects(store: Store, table: Any, cls: type[T], merchant_id: str) -> list[T]:
+    query = select(table).where(table.c.merchant_id == merchant_id).order_by(table.c.id)
+    return [from_row(cls, row) for row in store.conn.execute(query).mappings()]
+
+
 def assert_objects_agree(store: Store, merchant_id: str) -> None:
     """The running totals on each payment agree with its captures, refunds and ledger transfers, and
-    every open reservation in the ledger belongs to exactly one live object."""
+    every open reservation in the ledger belongs to exactly one live object. (Bulk reads: the property
+    tests call this after every step.)"""
     transfers = store.all_transfers(merchant_id=merchant_id)
     resolved = {t.pending_id for t in transfers if t.pending_id}
     open_holds = {t.id for t in transfers if t.kind is TransferKind.PENDING and t.id not in resolved}
+    by_refund: dict[str, list[Transfer]] = {}
+    for t in transfers:
+        if t.refund_id:
+            by_refund.setdefault(t.refund_id, []).append(t)
+    captures: dict[str, list[Capture]] = {}
+    for c in _objects(store, schema.captures, Capture, merchant_id):
+        captures.setdefault(c.payment_id, []).append(c)
+    refunds: dict[str, list[Refund]] = {}
+    for r in _objects(store, schema.refunds, Refund, merchant_id):
+        refunds.setdefault(r.payment_id, []).append(r)
     owners: list[str] = []
-    for payment in store.list_payments(merchant_id=merchant_id, limit=1_000_000).items:
-        caps = store.captures_of(merchant_id=merchant_id, payment_id=payment.id)
-        refs = store.refunds_of(merchant_id=merchant_id, payment_id=payment.id)
+    for payment in _objects(store, schema.payments, Payment, merchant_id):
+        caps, refs = captures.get(payment.id, []), refunds.get(payment.id, [])
         live = [c.amount_minor for c in caps if c.status is not CaptureState.FAILED]
         assert payment.amount_captured_minor == sum(live), f"{payment.id} captured total disagrees"
         settled = sum(c.amount_minor for c in caps if c.status is CaptureState.SUCCEEDED)
@@ -201,6 +223,7 @@ def assert_objects_agree(store: Store, merchant_id: str) -> None:
         performed = sum(r.amount_minor for r in refs if r.status is not RefundState.CANCELED and not r.deferred)
         assert performed <= settled, f"{payment.id} refunded money that has not arrived"
         assert sorted(c.sequence for c in caps) == list(range(1, len(caps) + 1))
+        assert all(c.currency == payment.currency for c in caps) and all(r.currency == payment.currency for r in refs)
         if payment.hold_transfer_id is not None:
             owners.append(payment.hold_transfer_id)
         owners.extend(r.hold_transfer_id for r in refs if r.hold_transfer_id and r.status is RefundState.PENDING)
@@ -208,17 +231,20 @@ def assert_objects_agree(store: Store, merchant_id: str) -> None:
             assert payment.hold_transfer_id is None and payment.amount_capturable_minor == 0
         if payment.status in (PaymentState.CANCELED, PaymentState.EXPIRED, PaymentState.REQUIRES_ACTION):
             assert not caps, f"{payment.id} is {payment.status} but has captures"
+        if payment.status is PaymentState.AUTHORIZED:
+            assert not caps and payment.amount_capturable_minor == payment.amount_minor
         if payment.status is PaymentState.SUCCEEDED:
             assert settled > 0
         if payment.status is PaymentState.FAILED:
             assert payment.amount_captured_minor == payment.amount_settled_minor == payment.amount_refunded_minor == 0
         for refund in refs:
-            moved = [t for t in transfers if t.refund_id == refund.id and t.moves_money]
             if refund.deferred or refund.status is RefundState.CANCELED:
-                assert not [t for t in transfers if t.refund_id == refund.id], f"{refund.id} touched the ledger"
+                assert refund.status in (RefundState.PENDING, RefundState.CANCELED)
+                assert refund.id not in by_refund, f"{refund.id} touched the ledger"
             if refund.status is RefundState.SUCCEEDED:
+                moved = [t.legs for t in by_refund.get(refund.id, []) if t.moves_money]
                 expected = move(Account.AVAILABLE, Account.CUSTOMER, refund.amount_minor)
-                assert [t.legs for t in moved] == [expected], f"{refund.id} did not move its amount once"
+                assert moved == [expected], f"{refund.id} did not move its amount once"
     assert sorted(owners) == sorted(open_holds), "an open reservation in the ledger has no owner (or two)"
 
 
@@ -227,3 +253,38 @@ def assert_consistent(store: Store, merchant_id: str) -> None:
     assert_ledger_invariants(store, merchant_id)
     assert_objects_agree(store, merchant_id)
     assert_events_follow_tables(store, merchant_id)
+
+
+def dump(kasse: Kasse, merchant_id: str | None = None) -> dict[str, list[str]]:
+    """Every row of every table (or of one merchant), for "a rejected request leaves no trace" (rule 8)."""
+    out = {}
+    with kasse.read() as store:
+        for table in schema.metadata.sorted_tables:
+            query = select(table)
+            if merchant_id is not None:
+                column = table.c.merchant_id if "merchant_id" in table.c else table.c.id
+                query = query.where(column == merchant_id)
+            out[table.name] = sorted(repr(tuple(row)) for row in store.conn.execute(query))
+    return out
+
+
+@contextmanager
+def leaves_no_trace(
+    kasse: Kasse, error: type[Exception] = DomainError, *, merchant_id: str | None = None
+) -> Iterator[pytest.ExceptionInfo[Exception]]:
+    """The block must raise ``error`` and leave every table exactly as it was."""
+    before = dump(kasse, merchant_id)
+    with pytest.raises(error) as info:
+        yield info
+    assert dump(kasse, merchant_id) == before, "a rejected use case changed the database"
+
+
+def check(kasse: Kasse, merchant_id: str | None = None) -> None:
+    """``assert_consistent`` for one merchant, or for every merchant."""
+    with kasse.read() as store:
+        ids = [merchant_id] if merchant_id else [m.id for m in store.list_merchants()]
+        for mid in ids:
+            assert_consistent(store, mid)
+
+
+DAY_S = 86_400

@@ -13,8 +13,13 @@ from tests.conftest import AUTH
 
 DAY_S = 86_400
 
-SOFORT = {"amount": 1000, "currency": "EUR", "method": "sofort", "return_url": "https://shop.example/return"}
-KLARNA_MANUAL = {
+SOFORT: dict[str, Any] = {
+    "amount": 1000,
+    "currency": "EUR",
+    "method": "sofort",
+    "return_url": "https://shop.example/return",
+}
+KLARNA_MANUAL: dict[str, Any] = {
     "amount": 1000,
     "currency": "EUR",
     "method": "klarna_pay_later",
@@ -114,6 +119,12 @@ def balance(client: TestClient, headers: dict[str, str] = AUTH) -> dict[str, dic
     body = r.json()
     assert body["object"] == "balance"
     return {kind: {m["currency"]: m["amount"] for m in body[kind]} for kind in ("available", "pending")}
+
+
+def eur(client: TestClient, headers: dict[str, str] = AUTH) -> tuple[int, int]:
+    """(available, pending) in EUR; a currency the ledger never moved money in counts as zero."""
+    amounts = balance(client, headers)
+    return amounts["available"].get("EUR", 0), amounts["pending"].get("EUR", 0)
 
 
 def admin_headers(client: TestClient) -> dict[str, str]:

@@ -82,7 +82,7 @@ def test_major_to_minor_rejects_what_is_not_a_number(value: str) -> None:
 @pytest.mark.parametrize("value", [0.1, 10.0, True])
 def test_major_to_minor_refuses_floats_and_bools(value: object) -> None:
     # A float has already lost exactness (0.1 is not 1/10); amounts arrive as strings or Decimals.
-    with pytest.raises((TypeError, InvalidRequest)):
+    with pytest.raises(TypeError):
         major_to_minor(value, "EUR")  # type: ignore[arg-type]
 
 
@@ -116,7 +116,10 @@ def test_money_adds_and_subtracts_in_one_currency() -> None:
     assert a + b == Money(1300, "EUR")
     assert a - b == Money(800, "EUR")
     assert -b == Money(-250, "EUR")
-    assert b < a and b <= a and a <= a and a > b
+    assert b < a
+    assert b <= a
+    assert a <= Money(1050, "EUR")
+    assert a > b
     assert not a < b
     assert a.major() == Decimal("10.50")
     assert str(a) == "10.50 EUR"
@@ -134,7 +137,7 @@ def test_money_adds_and_subtracts_in_one_currency() -> None:
     ],
 )
 def test_money_refuses_to_mix_currencies(operation: object) -> None:
-    with pytest.raises(ValueError, match="cannot mix EUR and CHF"):
+    with pytest.raises(ValueError, match=r"cannot mix (EUR and CHF|CHF and EUR)"):
         operation(Money(100, "EUR"), Money(100, "CHF"))  # type: ignore[operator]
 
 

@@ -231,7 +231,12 @@ def minor_to_major(amount_minor: int, currency: str) -> Decimal:
 
 
 def major_to_minor(value: str | Decimal | int, currency: str, *, param: str = "amount") -> int:
-    """Convert a major-unit amount exactly; an amount finer than the currency allows is rejected."""
+    """Convert a major-unit amount exactly; an amount finer than the currency allows is rejected.
+
+    A float is refused outright: it has already lost exactness (0.1 is not one tenth), so a dialect must
+    parse wire amounts as strings or ``Decimal`` (``json.loads(..., parse_float=Decimal)``)."""
+    if isinstance(value, float | bool):
+        raise TypeError(f"amounts must be str, Decimal or int, not {type(value).__name__}")
     exp = exponent(currency)
     try:
         dec = value if isinstance(value, Decimal) else Decimal(str(value).strip())

@@ -9,13 +9,19 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from kasse.dialects.native.routes import require_json
+from kasse.dialects.native.errors import ERROR_RESPONSES
 from kasse.engine.merchants import create_merchant
 from kasse.web.auth import require_admin
+from kasse.web.validation import require_json
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/_admin", tags=["admin"], dependencies=[Depends(require_json), Depends(require_admin)])
+router = APIRouter(
+    prefix="/_admin",
+    tags=["admin"],
+    responses=ERROR_RESPONSES,
+    dependencies=[Depends(require_json), Depends(require_admin)],
+)
 
 
 class MerchantIn(BaseModel):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -24,6 +26,27 @@ from kasse.web.validation import validation_error
 from kasse.web.workers import Scheduler
 
 __all__ = ["create_app"]
+
+
+def _document_native_errors(app: FastAPI) -> None:
+    """FastAPI documents its own 422 validation shape; Kasse answers 400 in the native shape instead."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    responses = operation.get("responses", {})
+                    ref = str(responses.get("422", {}).get("content", {}).get("application/json", {}))
+                    if "HTTPValidationError" in ref:
+                        del responses["422"]
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(name, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +95,11 @@ def create_app(settings: Settings | None = None, *, kasse: Kasse | None = None) 
         message = {404: "Unrecognized request URL", 405: "Method not allowed for this URL"}.get(
             exc.status_code, str(exc.detail)
         )
-        return native_error(exc.status_code, "invalid_request_error", codes.get(exc.status_code, "http_error"), message)
+        response = native_error(
+            exc.status_code, "invalid_request_error", codes.get(exc.status_code, "http_error"), message
+        )
+        response.headers.update(exc.headers or {})  # e.g. Allow on 405
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
@@ -91,6 +118,7 @@ def create_app(settings: Settings | None = None, *, kasse: Kasse | None = None) 
     app.include_router(pages_router)
     app.include_router(health_router)
 
+    _document_native_errors(app)
     app.add_middleware(RequestMetrics)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hmac
+from typing import Annotated
 
+from fastapi import Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import Request
 
 from kasse.domain.errors import Unauthenticated
@@ -21,7 +24,14 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-def merchant_from_bearer(request: Request) -> str:
+# Declared for the OpenAPI document; the checks below read the header themselves for exact errors.
+_SECRET_KEY = HTTPBearer(auto_error=False, scheme_name="secret_key", description="The merchant's secret key")
+_ADMIN_TOKEN = HTTPBearer(auto_error=False, scheme_name="admin_token", description="KASSE_ADMIN_TOKEN")
+SecretKey = Annotated[HTTPAuthorizationCredentials | None, Security(_SECRET_KEY)]
+AdminToken = Annotated[HTTPAuthorizationCredentials | None, Security(_ADMIN_TOKEN)]
+
+
+def merchant_from_bearer(request: Request, _declared: SecretKey = None) -> str:
     """The merchant whose secret key is presented as ``Authorization: Bearer sk_test_…``."""
     token = bearer_token(request)
     if token is None:
@@ -36,7 +46,7 @@ def merchant_from_bearer(request: Request) -> str:
     return merchant_id
 
 
-def require_admin(request: Request) -> None:
+def require_admin(request: Request, _declared: AdminToken = None) -> None:
     token = bearer_token(request)
     expected: str = request.app.state.settings.admin_token
     if token is None or not hmac.compare_digest(token.encode(), expected.encode()):

@@ -10,15 +10,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from kasse.dialects.native.routes import require_json
+from kasse.dialects.native.errors import ERROR_RESPONSES
 from kasse.dialects.native.translate import payment_out
 from kasse.engine import payments, timers
 from kasse.engine.unit import Kasse
 from kasse.web.auth import merchant_from_bearer
+from kasse.web.validation import require_json
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/_sandbox", tags=["sandbox"], dependencies=[Depends(require_json)])
+router = APIRouter(
+    prefix="/_sandbox", tags=["sandbox"], responses=ERROR_RESPONSES, dependencies=[Depends(require_json)]
+)
 MerchantId = Annotated[str, Depends(merchant_from_bearer)]
 
 MAX_ADVANCE_S = 10 * 365 * 86_400
@@ -26,7 +29,7 @@ MAX_ADVANCE_S = 10 * 365 * 86_400
 
 class AdvanceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    seconds: Annotated[float, Field(gt=0, le=MAX_ADVANCE_S, allow_inf_nan=False)]
+    seconds: Annotated[float, Field(strict=True, gt=0, le=MAX_ADVANCE_S, allow_inf_nan=False)]
 
 
 class DeclineIn(BaseModel):

@@ -6,11 +6,29 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from kasse.web.errors import native_error
+from kasse.domain.errors import InvalidRequest
+from kasse.web.errors import STATUS_FOR, native_error
 
-__all__ = ["param_name", "validation_error"]
+__all__ = ["UnsupportedMediaType", "param_name", "require_json", "validation_error"]
+
+
+class UnsupportedMediaType(InvalidRequest):
+    def __init__(self, ctype: str) -> None:
+        super().__init__("unsupported_media_type", f"Content-Type must be application/json, not {ctype}")
+
+
+STATUS_FOR[UnsupportedMediaType] = 415
+
+
+def require_json(request: Request) -> None:
+    """A body, when there is one, must be JSON (a form post to a JSON API is a client bug)."""
+    has_body = request.headers.get("content-length", "0") not in ("0", "") or "transfer-encoding" in request.headers
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if has_body and ctype != "application/json" and not ctype.endswith("+json"):
+        raise UnsupportedMediaType(ctype or "none")
 
 
 def param_name(loc: Sequence[Any]) -> str | None:
@@ -28,7 +46,7 @@ def _message(err: dict[str, Any], param: str | None) -> str:
     kind = err.get("type", "")
     msg = str(err.get("msg", "Invalid value"))
     if kind == "missing":
-        return f"Missing required param: {param}"
+        return f"Missing required param: {param}" if param else "The request body must be a JSON object"
     if kind == "extra_forbidden":
         return f"Received unknown parameter: {param}"
     if kind in ("json_invalid", "model_attributes_type", "dict_type") and param is None:

@@ -29,21 +29,9 @@ from kasse.engine import payments, refunds
 from kasse.engine.unit import Kasse, Tx
 from kasse.web.auth import merchant_from_bearer
 from kasse.web.idempotency import Outcome, fingerprint, run_idempotent
+from kasse.web.validation import require_json
 
 __all__ = ["router"]
-
-
-def require_json(request: Request) -> None:
-    """A body, when there is one, must be JSON (a form post to a JSON API is a client bug)."""
-    has_body = request.headers.get("content-length", "0") not in ("0", "") or "transfer-encoding" in request.headers
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if has_body and ctype != "application/json" and not ctype.endswith("+json"):
-        raise UnsupportedMediaType(ctype or "none")
-
-
-class UnsupportedMediaType(InvalidRequest):
-    def __init__(self, ctype: str) -> None:
-        super().__init__("unsupported_media_type", f"Content-Type must be application/json, not {ctype}")
 
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, dependencies=[Depends(require_json)])
@@ -75,6 +63,13 @@ def _post(request: Request, merchant_id: str, key: str | None, payload: Any, ope
             fingerprint=fingerprint(request.method, request.url.path, payload), operation=operation,
         )
     )  # fmt: skip
+
+
+def _one_cursor(starting_after: str | None, ending_before: str | None) -> None:
+    if starting_after and ending_before:
+        raise InvalidRequest(
+            "parameter_invalid", "Give starting_after or ending_before, not both", param="ending_before"
+        )
 
 
 def _list(request: Request, items: list[Any], has_more: bool) -> JSONResponse:
@@ -139,6 +134,7 @@ def list_payments(
 ) -> JSONResponse:
     """Newest first. Page with `starting_after` (the last id of a page) or `ending_before`."""
     gte, lt = _parse_time(created_gte, "created_gte"), _parse_time(created_lt, "created_lt")
+    _one_cursor(starting_after, ending_before)
     with _kasse(request).read() as store:
         page = store.list_payments(
             merchant_id=merchant_id, limit=limit, starting_after=starting_after, ending_before=ending_before,
@@ -231,6 +227,7 @@ def list_events(
     type: Annotated[str | None, Query(max_length=60, pattern=r"^[a-z_.*]+$", description="e.g. payment.*")] = None,
     payment_id: Cursor = None,
 ) -> JSONResponse:
+    _one_cursor(starting_after, ending_before)
     with _kasse(request).read() as store:
         page = store.list_events(
             merchant_id=merchant_id, limit=limit, starting_after=starting_after, ending_before=ending_before,
@@ -273,6 +270,7 @@ def list_transfers(
     payment_id: Cursor = None,
 ) -> JSONResponse:
     """The double-entry ledger, newest first: every transfer's legs sum to zero."""
+    _one_cursor(starting_after, ending_before)
     with _kasse(request).read() as store:
         page = store.list_transfers(
             merchant_id=merchant_id, limit=limit, starting_after=starting_after, ending_before=ending_before,
