@@ -162,14 +162,17 @@ def payment_path(events: list[Event]) -> list[PaymentState]:
 
 
 def assert_events_follow_tables(store: Store, merchant_id: str) -> None:
-    """Every payment's and refund's recorded history is a path through its transition table that
-    ends in the object's current state; each event's snapshot shows the state its type names."""
+    """Every payment's, capture's and refund's recorded history is a path through its transition table
+    that ends in the object's current state; each event's snapshot shows the state its type names."""
     allowed = {(src, dst) for (src, _), dst in PAYMENT_TRANSITIONS.items()}
     refund_allowed = {(src, dst) for (src, _), dst in REFUND_TRANSITIONS.items()}
     history = events_by_subject(store, merchant_id)
     refunds: dict[str, list[Refund]] = {}
     for r in _objects(store, schema.refunds, Refund, merchant_id):
         refunds.setdefault(r.payment_id, []).append(r)
+    captures: dict[str, list[Capture]] = {}
+    for c in _objects(store, schema.captures, Capture, merchant_id):
+        captures.setdefault(c.payment_id, []).append(c)
     for payment in _objects(store, schema.payments, Payment, merchant_id):
         events = [e for e in history.get(payment.id, []) if e.type.startswith("payment.")]
         assert events and events[0].type == EventType.PAYMENT_CREATED, f"{payment.id} has no payment.created first"
@@ -180,6 +183,11 @@ def assert_events_follow_tables(store: Store, merchant_id: str) -> None:
         for src, dst in itertools.pairwise(path):
             assert (src, dst) in allowed, f"{payment.id}: {src} → {dst} is not in the table"
         assert path[-1] is payment.status, f"{payment.id} is {payment.status} but its events end in {path[-1]}"
+        for capture in captures.get(payment.id, []):
+            types = [e.type for e in history.get(capture.id, [])]
+            expected = {CaptureState.PENDING: [], CaptureState.SUCCEEDED: [EventType.CAPTURE_SUCCEEDED],
+                        CaptureState.FAILED: [EventType.CAPTURE_FAILED]}[capture.status]  # fmt: skip
+            assert types == [EventType.CAPTURE_CREATED, *expected], f"{capture.id} {capture.status}: {types}"
         for refund in refunds.get(payment.id, []):
             revents = history.get(refund.id, [])
             assert [e.type for e in revents][:1] == [EventType.REFUND_CREATED]
@@ -246,6 +254,16 @@ def assert_objects_agree(store: Store, merchant_id: str) -> None:
                 expected = move(Account.AVAILABLE, Account.CUSTOMER, refund.amount_minor)
                 assert moved == [expected], f"{refund.id} did not move its amount once"
     assert sorted(owners) == sorted(open_holds), "an open reservation in the ledger has no owner (or two)"
+
+
+def assert_time_moves_forward(store: Store, merchant_id: str) -> None:
+    """Events and ledger transfers, in creation order, never go back in merchant time."""
+    events = sorted(store.list_events(merchant_id=merchant_id, limit=1_000_000).items, key=lambda e: e.id)
+    for earlier, later in itertools.pairwise(events):
+        assert earlier.created_at <= later.created_at, f"{later.type} {later.id} is dated before {earlier.id}"
+    transfers = store.all_transfers(merchant_id=merchant_id)
+    for earlier, later in itertools.pairwise(transfers):
+        assert earlier.created_at <= later.created_at, f"transfer {later.id} is dated before {earlier.id}"
 
 
 def assert_consistent(store: Store, merchant_id: str) -> None:

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kasse.domain.errors import InvalidRequest
-from kasse.domain.money import CURRENCY_EXPONENTS, Money, exponent, major_to_minor, minor_to_major
+from kasse.domain.money import CURRENCY_EXPONENTS, Money, exponent, major_to_minor, minor_to_major, require_minor
 
 
 @pytest.mark.parametrize(
@@ -145,6 +145,19 @@ def test_money_refuses_to_mix_currencies(operation: object) -> None:
 def test_money_holds_only_an_int(amount: object) -> None:
     with pytest.raises(TypeError):
         Money(amount, "EUR")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", [10.0, 0.5, True, "10", Decimal("10"), None])
+def test_require_minor_takes_only_an_int(value: object) -> None:
+    with pytest.raises(InvalidRequest) as err:
+        require_minor(value, param="amount_total")
+    assert (err.value.code, err.value.param) == ("invalid_amount", "amount_total")
+
+
+def test_require_minor_passes_ints_through() -> None:
+    assert require_minor(0) == 0
+    assert require_minor(-5) == -5
+    assert require_minor(10**15) == 10**15
 
 
 def test_money_requires_a_known_currency() -> None:

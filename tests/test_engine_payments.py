@@ -3,15 +3,17 @@ capture (partial, several, final), expiry, settlement and its failure."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 
+from kasse.domain import rules
 from kasse.domain.errors import Conflict, InvalidRequest, InvalidTransition, NotFound
 from kasse.domain.ledger import Account, TransferKind, move
 from kasse.domain.models import Approval, CaptureMethod, Method, Scenario, Settlement, TimerKind
-from kasse.domain.states import CaptureState, PaymentState
+from kasse.domain.states import CaptureState, PaymentState, PaymentTrigger
 from kasse.engine import payments, timers
 from kasse.engine.unit import Kasse
 from tests.helpers import DAY_S, check, leaves_no_trace, load_payment, new_payment, run
@@ -83,6 +85,11 @@ def test_create_records_the_payment_its_event_and_its_expiry(kasse: Kasse, merch
         ({"country": "US"}, "country_not_supported"),
         ({"method": KLARNA, "country": "SE", "currency": "EUR"}, "currency_country_mismatch"),
         ({"capture_method": CaptureMethod.MANUAL}, "capture_method_not_supported"),
+        ({"amount_minor": 10.5}, "invalid_amount"),  # never a float, whatever a dialect hands over
+        ({"amount_minor": 1000.0}, "invalid_amount"),
+        ({"amount_minor": True}, "invalid_amount"),
+        ({"expires_in_s": 0}, "invalid_expires_in"),
+        ({"expires_in_s": -60}, "invalid_expires_in"),
     ],
 )
 def test_invalid_create_is_rejected_without_a_trace(
@@ -275,6 +282,14 @@ def test_a_final_partial_capture_releases_the_rest(kasse: Kasse, merchant_id: st
     assert err.value.code == "nothing_to_capture"
 
 
+@pytest.mark.parametrize("amount", [10.5, 100.0])
+def test_capture_refuses_a_float_amount(kasse: Kasse, merchant_id: str, amount: float) -> None:
+    pid = _manual(kasse, merchant_id)
+    with leaves_no_trace(kasse, InvalidRequest) as err:
+        run(kasse, merchant_id, payments.capture, pid, amount_minor=amount, final=False)
+    assert err.value.code == "invalid_amount"
+
+
 @pytest.mark.parametrize("amount", [10_001, 0, -1])
 def test_capture_outside_the_hold_is_rejected(kasse: Kasse, merchant_id: str, amount: int) -> None:
     pid = _manual(kasse, merchant_id)
@@ -452,4 +467,21 @@ def test_a_failed_settlement_releases_the_open_rest_of_the_hold(kasse: Kasse, me
     stored = load_payment(kasse, merchant_id, pid)
     assert stored.status is PaymentState.FAILED
     assert (stored.hold_transfer_id, stored.amount_capturable_minor, stored.amount_captured_minor) == (None, 0, 0)
+    assert _balances(kasse, merchant_id) == {}
+
+
+def test_a_provider_that_cancels_unused_authorizations(
+    kasse: Kasse, merchant_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Stripe cancels (not expires) an unused authorization, after 6 hours; the engine reads it from the rules.
+    stripe_like = dataclasses.replace(
+        rules.RULES["native"], unused_authorization_s=6 * 3600, unused_authorization_trigger=PaymentTrigger.CANCEL
+    )
+    monkeypatch.setitem(rules.RULES, "native", stripe_like)
+    pid = _manual(kasse, merchant_id)
+    assert _advance(kasse, merchant_id, 6 * 3600) == [(TimerKind.AUTHORIZATION_EXPIRY, pid)]
+    stored = load_payment(kasse, merchant_id, pid)
+    assert (stored.status, stored.cancellation_reason, stored.amount_capturable_minor) == (
+        PaymentState.CANCELED, "abandoned", 0,
+    )  # fmt: skip
     assert _balances(kasse, merchant_id) == {}

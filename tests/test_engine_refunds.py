@@ -86,11 +86,14 @@ def test_several_partial_refunds_never_more_than_captured(kasse: Kasse, merchant
     assert conflict.value.code == "already_refunded"
 
 
-@pytest.mark.parametrize("amount", [0, -100])
-def test_a_refund_amount_must_be_positive(kasse: Kasse, merchant_id: str, amount: int) -> None:
+@pytest.mark.parametrize(
+    ("amount", "code"), [(0, "amount_too_large"), (-100, "amount_too_large"), (2.5, "invalid_amount")]
+)
+def test_a_refund_amount_must_be_a_positive_int(kasse: Kasse, merchant_id: str, amount: int, code: str) -> None:
     pid = _succeeded(kasse, merchant_id)
-    with leaves_no_trace(kasse, InvalidRequest):
+    with leaves_no_trace(kasse, InvalidRequest) as err:
         _refund(kasse, merchant_id, pid, amount)
+    assert err.value.code == code
 
 
 @pytest.mark.parametrize("state", ["requires_action", "authorized", "canceled", "failed", "expired"])

@@ -12,9 +12,11 @@ so that long lives are explored) and every operation can also be tried on any pa
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -29,23 +31,22 @@ from sqlalchemy import func, select
 
 from kasse.domain.errors import DomainError
 from kasse.domain.models import Approval, CaptureMethod, Method, Payment, Scenario, Settlement
-from kasse.domain.rules import DAY_S, rules_for
-from kasse.domain.states import CaptureState, PaymentState, RefundState
+from kasse.domain.rules import DAY_S, RULES, rules_for
+from kasse.domain.states import CaptureState, PaymentState, PaymentTrigger, RefundState
 from kasse.engine import payments, refunds, timers
 from kasse.engine.merchants import create_merchant
 from kasse.engine.unit import Kasse
 from kasse.storage import schema
 from kasse.storage.db import Database
-from tests.helpers import FakeWall, assert_consistent, dump, load_payment, run
+from tests.helpers import FakeWall, assert_consistent, assert_time_moves_forward, dump, load_payment, run
 
 S = PaymentState
 MAX_AMOUNT = rules_for("native").max_amount_minor
-NATIVE = rules_for("native")
 
 INDEX = st.integers(min_value=0, max_value=1_000)
 # Amounts relative to what is left: the edges matter most.
 AMOUNT = st.one_of(
-    st.sampled_from(["default", "all", "half", "one", "over", "zero", "negative"]),
+    st.sampled_from(["default", "all", "half", "one", "over", "zero", "negative", "float"]),
     st.integers(min_value=1, max_value=20_000),
 )
 # Time jumps: mostly short, some landing on and just around the native deadlines.
@@ -82,7 +83,8 @@ AIMED_AT = {
 }
 
 
-def _amount(spec: int | str, left: int) -> int | None:
+def _amount(spec: int | str, left: int) -> Any:
+    """The amount to ask for (``None``: the default, everything left)."""
     match spec:
         case "default":
             return None
@@ -98,6 +100,8 @@ def _amount(spec: int | str, left: int) -> int | None:
             return 0
         case "negative":
             return -1
+        case "float":
+            return float(max(left // 2, 1))  # a whole number, but a float: refused all the same
     assert isinstance(spec, int)
     return spec
 
@@ -170,7 +174,7 @@ class EngineMachine(RuleBasedStateMachine):
     def _capture(self, before: Payment, spec: int | str, final: bool) -> None:
         left = before.amount_capturable_minor
         amount = _amount(spec, left)
-        legal = _aimable(before, "capture") and (amount is None or 0 < amount <= left)
+        legal = _aimable(before, "capture") and (amount is None or (type(amount) is int and 0 < amount <= left))
         cap = self._attempt(legal, payments.capture, before.id, amount_minor=amount, final=final)
         if cap is None:
             return
@@ -184,15 +188,17 @@ class EngineMachine(RuleBasedStateMachine):
     def _refund(self, before: Payment, spec: int | str) -> None:
         left = before.amount_refundable_minor
         amount = _amount(spec, left)
-        legal = _aimable(before, "refund") and (amount is None or 0 < amount <= left)
+        legal = _aimable(before, "refund") and (amount is None or (type(amount) is int and 0 < amount <= left))
         refund = self._attempt(legal, refunds.create_refund, before.id, amount_minor=amount)
         if refund is None:
             return
         after = load_payment(self.kasse, self.merchant_id, before.id)
         assert refund.amount_minor == (left if amount is None else amount)
         assert after.amount_refunded_minor == before.amount_refunded_minor + refund.amount_minor
-        # Native refunds are immediate once the money is there, deferred while it is not.
-        assert refund.status is (RefundState.PENDING if refund.deferred else RefundState.SUCCEEDED)
+        # Refunds wait while the money is in transit (deferred); then native ones are immediate, those of a
+        # provider with a refund delay are reserved until their own timer fires.
+        immediate = rules_for(before.origin).refund_delay_s == 0
+        assert refund.status is (RefundState.SUCCEEDED if immediate and not refund.deferred else RefundState.PENDING)
         if before.status is S.PROCESSING:
             assert refund.deferred
 
@@ -287,6 +293,7 @@ class EngineMachine(RuleBasedStateMachine):
     def consistent(self) -> None:
         with self.kasse.read() as store:
             assert_consistent(store, self.merchant_id)
+            assert_time_moves_forward(store, self.merchant_id)
             self.payments = sorted(
                 store.list_payments(merchant_id=self.merchant_id, limit=10_000).items, key=lambda p: p.id
             )
@@ -311,7 +318,7 @@ class EngineMachine(RuleBasedStateMachine):
                 assert p.expires_at > now
             if p.amount_capturable_minor:
                 assert p.authorized_at is not None
-                assert p.authorized_at + timedelta(seconds=NATIVE.unused_authorization_s) > now
+                assert p.authorized_at + timedelta(seconds=rules_for(p.origin).unused_authorization_s) > now
 
 
 def _run(database: Database, examples: int) -> None:
@@ -330,3 +337,14 @@ def _run(database: Database, examples: int) -> None:
 def test_random_operations_keep_every_invariant(database: Database) -> None:
     """60 examples on SQLite, 15 on PostgreSQL (never skipped)."""
     _run(database, 60 if database.is_sqlite else 15)
+
+
+def test_random_operations_with_a_slower_provider(sqlite_database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same on rules like Stripe's: refunds reserved for an hour before they settle, unused
+    authorizations canceled after 6 hours (the branches native rules never take)."""
+    slower = dataclasses.replace(
+        rules_for("native"), refund_delay_s=3600, unused_authorization_s=6 * 3600,
+        unused_authorization_trigger=PaymentTrigger.CANCEL,
+    )  # fmt: skip
+    monkeypatch.setitem(RULES, "native", slower)
+    _run(sqlite_database, 20)

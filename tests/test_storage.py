@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -34,14 +35,14 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(database: Database) -> Store:
+def store(database: Database) -> Iterator[Store]:
     """A store on an open transaction (rolled back at the end) with two merchants."""
     conn = database.engine.connect()
     trans = conn.begin()
     s = Store(conn)
     for mid in ("mer_a", "mer_b"):
         s.insert_merchant(Merchant(id=mid, name=mid, created_at=T0))
-    yield s  # type: ignore[misc]
+    yield s
     trans.rollback()
     conn.close()
 
@@ -88,7 +89,7 @@ def test_normalize_url_uses_psycopg() -> None:
     assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
 
 
-def test_sqlite_synchronous_setting_is_validated(tmp_path: object) -> None:
+def test_sqlite_synchronous_setting_is_validated() -> None:
     with pytest.raises(ValueError, match="synchronous"):
         Database("sqlite:///:memory:", sqlite_synchronous="SOMETIMES")
 

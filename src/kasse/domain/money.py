@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from kasse.domain.errors import InvalidRequest
 
-__all__ = ["CURRENCY_EXPONENTS", "Money", "exponent", "major_to_minor", "minor_to_major"]
+__all__ = ["CURRENCY_EXPONENTS", "Money", "exponent", "major_to_minor", "minor_to_major", "require_minor"]
 
 # ISO 4217 active codes with their minor-unit exponent (the ISO table; X-codes without a minor unit
 # are omitted because no payment is made in them).
@@ -223,6 +223,18 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.major()} {self.currency}"
+
+
+def require_minor(value: object, *, param: str = "amount") -> int:
+    """An amount in minor units as the engine takes it: an ``int`` (not a bool, never a float).
+
+    The engine checks it itself rather than trusting every dialect's parser: a float that slipped through
+    would be stored as a fraction of a cent (SQLite keeps REAL in an integer column)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequest(
+            "invalid_amount", f"Amount must be a whole number of minor units, not {value!r}", param=param
+        )
+    return value
 
 
 def minor_to_major(amount_minor: int, currency: str) -> Decimal:

@@ -20,7 +20,7 @@ from kasse.domain.models import (
     Settlement,
     TimerKind,
 )
-from kasse.domain.money import exponent
+from kasse.domain.money import exponent, require_minor
 from kasse.domain.rules import rules_for
 from kasse.domain.states import (
     CaptureState,
@@ -78,6 +78,14 @@ def validate(cmd: CreatePayment) -> None:
     """Everything checked before anything is written (rule 8)."""
     rules = rules_for(cmd.origin)
     exponent(cmd.currency)
+    require_minor(cmd.amount_minor)
+    if cmd.expires_in_s is not None and not (
+        isinstance(cmd.expires_in_s, int) and not isinstance(cmd.expires_in_s, bool) and cmd.expires_in_s > 0
+    ):
+        # A payment expired at birth would fire its expiry at a time before its own creation.
+        raise InvalidRequest(
+            "invalid_expires_in", "expires_in must be a positive number of seconds", param="expires_in"
+        )
     if not rules.min_amount_minor <= cmd.amount_minor <= rules.max_amount_minor:
         raise InvalidRequest(
             "amount_out_of_range",
@@ -257,7 +265,7 @@ def capture(
 ) -> Capture:
     """Move money: post (part of) the hold; a non-final capture keeps the rest open for more."""
     payment = payment or get_payment(tx, payment_id)
-    amount = payment.amount_capturable_minor if amount_minor is None else amount_minor
+    amount = payment.amount_capturable_minor if amount_minor is None else require_minor(amount_minor)
     apply_payment(payment.status, PaymentTrigger.CAPTURE)  # raises if illegal
     if payment.amount_capturable_minor == 0:
         raise Conflict("nothing_to_capture", f"Payment {payment.id} has nothing left to capture")

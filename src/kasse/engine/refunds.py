@@ -9,6 +9,7 @@ from kasse.domain.errors import Conflict, InvalidRequest, NotFound
 from kasse.domain.events import EventType
 from kasse.domain.ledger import Account
 from kasse.domain.models import Payment, Refund, TimerKind
+from kasse.domain.money import require_minor
 from kasse.domain.rules import rules_for
 from kasse.domain.states import PaymentState, RefundState, RefundTrigger, apply_refund
 from kasse.engine import postings
@@ -44,7 +45,7 @@ def create_refund(
     if window_s is not None and payment.authorized_at and tx.now > payment.authorized_at + timedelta(seconds=window_s):
         raise Conflict("refund_window_expired", f"Payment {payment.id} is too old to be refunded")
     refundable = payment.amount_refundable_minor
-    amount = refundable if amount_minor is None else amount_minor
+    amount = refundable if amount_minor is None else require_minor(amount_minor)
     if refundable <= 0:
         raise Conflict("already_refunded", f"Payment {payment.id} has already been refunded in full")
     if not 0 < amount <= refundable:
