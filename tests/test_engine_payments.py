@@ -485,3 +485,30 @@ def test_a_provider_that_cancels_unused_authorizations(
         PaymentState.CANCELED, "abandoned", 0,
     )  # fmt: skip
     assert _balances(kasse, merchant_id) == {}
+
+
+# --- the customer's deadline -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("use_case", [payments.authorize, payments.decline])
+def test_a_late_answer_from_the_bank_is_refused_before_the_expiry_timer_fires(
+    kasse: Kasse, merchant_id: str, wall: object, use_case: object
+) -> None:
+    p = new_payment(kasse, merchant_id, expires_in_s=600)
+    wall.tick(601)  # type: ignore[attr-defined]
+    with leaves_no_trace(kasse, Conflict) as err:
+        run(kasse, merchant_id, use_case, p.id)  # type: ignore[arg-type]
+    assert isinstance(err.value, Conflict) and err.value.code == "payment_expired"
+    assert load_payment(kasse, merchant_id, p.id).status is PaymentState.REQUIRES_ACTION
+    fired = _advance(kasse, merchant_id, 0.001)
+    assert fired == [(TimerKind.PAYMENT_EXPIRY, p.id)]
+    assert load_payment(kasse, merchant_id, p.id).status is PaymentState.EXPIRED
+
+
+def test_a_voided_authorization_keeps_its_currency_in_the_balances(kasse: Kasse, merchant_id: str) -> None:
+    payment_id = _manual(kasse, merchant_id)
+    run(kasse, merchant_id, payments.cancel, payment_id)
+    with kasse.read() as store:
+        balances = store.account_balances(merchant_id=merchant_id)
+    assert balances[("EUR", Account.AVAILABLE)] == (0, 0)
+    assert balances[("EUR", Account.INCOMING)] == (0, 0)

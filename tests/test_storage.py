@@ -146,6 +146,7 @@ def test_transfer_round_trip(store: Store) -> None:
     assert store.get_transfer_amount(merchant_id="mer_a", transfer_id=pending.id, account=Account.INCOMING) == 700
     assert store.account_balances(merchant_id="mer_a") == {
         ("EUR", Account.CUSTOMER): (0, -700), ("EUR", Account.INCOMING): (0, 700),
+        ("EUR", Account.AVAILABLE): (0, 0),  # every account of a currency in use is listed
     }  # fmt: skip
 
 

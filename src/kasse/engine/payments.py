@@ -175,10 +175,18 @@ def _transition(tx: Tx, payment: Payment, trigger: PaymentTrigger) -> None:
         tx.emit(_EVENT_FOR_STATE[payment.status], payment)
 
 
+def _require_open(tx: Tx, payment: Payment) -> None:
+    """The customer's deadline counts from the instant it passes, not from when the expiry timer gets
+    to fire (the scheduler polls live clocks): a late answer from the bank is refused."""
+    if tx.now >= payment.expires_at:
+        raise Conflict("payment_expired", f"Payment {payment.id} expired at {payment.expires_at.isoformat()}")
+
+
 def authorize(tx: Tx, payment_id: str) -> Payment:
     """The customer approved: hold the amount; capture at once unless capture is manual."""
     payment = get_payment(tx, payment_id)
     apply_payment(payment.status, PaymentTrigger.AUTHORIZE)  # raises before anything is written
+    _require_open(tx, payment)
     held = postings.hold(
         tx, currency=payment.currency, source=Account.CUSTOMER, destination=Account.INCOMING,
         amount_minor=payment.amount_minor, code="authorization", payment_id=payment.id,
@@ -200,6 +208,8 @@ def authorize(tx: Tx, payment_id: str) -> Payment:
 
 def decline(tx: Tx, payment_id: str, *, code: str = "bank_declined", message: str | None = None) -> Payment:
     payment = get_payment(tx, payment_id)
+    apply_payment(payment.status, PaymentTrigger.DECLINE)
+    _require_open(tx, payment)
     payment.failure_code = code
     payment.failure_message = message or "The customer's bank declined the payment"
     _transition(tx, payment, PaymentTrigger.DECLINE)

@@ -9,6 +9,28 @@ from kasse.engine.unit import Tx
 __all__ = ["hold", "posted", "resolve"]
 
 
+def _new(
+    tx: Tx,
+    kind: TransferKind,
+    *,
+    currency: str,
+    source: Account,
+    destination: Account,
+    amount_minor: int,
+    code: str,
+    payment_id: str,
+    refund_id: str | None,
+    pending_id: str | None = None,
+) -> Transfer:
+    transfer = Transfer(
+        id=tx.new_id("transfer"), merchant_id=tx.merchant_id, currency=currency, kind=kind, code=code,
+        legs=move(source, destination, amount_minor), created_at=tx.now, pending_id=pending_id,
+        payment_id=payment_id, refund_id=refund_id,
+    )  # fmt: skip
+    tx.record(transfer)
+    return transfer
+
+
 def hold(
     tx: Tx,
     *,
@@ -20,13 +42,11 @@ def hold(
     payment_id: str,
     refund_id: str | None = None,
 ) -> Transfer:
-    transfer = Transfer(
-        id=tx.new_id("transfer"), merchant_id=tx.merchant_id, currency=currency, kind=TransferKind.PENDING,
-        code=code, legs=move(source, destination, amount_minor), created_at=tx.now,
-        payment_id=payment_id, refund_id=refund_id,
+    """Reserve money: a pending transfer, resolved later by exactly one post or void."""
+    return _new(
+        tx, TransferKind.PENDING, currency=currency, source=source, destination=destination,
+        amount_minor=amount_minor, code=code, payment_id=payment_id, refund_id=refund_id,
     )  # fmt: skip
-    tx.record(transfer)
-    return transfer
 
 
 def resolve(
@@ -46,14 +66,11 @@ def resolve(
     if not 0 <= post_minor <= held_minor:
         raise ValueError("a post moves at most what the pending transfer held")
     kind = TransferKind.POST if post_minor else TransferKind.VOID
-    amount = post_minor if post_minor else held_minor  # a void records what it released
-    transfer = Transfer(
-        id=tx.new_id("transfer"), merchant_id=tx.merchant_id, currency=currency, kind=kind, code=code,
-        legs=move(source, destination, amount), created_at=tx.now, pending_id=pending_id,
-        payment_id=payment_id, refund_id=refund_id,
+    return _new(
+        tx, kind, currency=currency, source=source, destination=destination,
+        amount_minor=post_minor or held_minor,  # a void records what it released
+        code=code, payment_id=payment_id, refund_id=refund_id, pending_id=pending_id,
     )  # fmt: skip
-    tx.record(transfer)
-    return transfer
 
 
 def posted(
@@ -67,10 +84,8 @@ def posted(
     payment_id: str,
     refund_id: str | None = None,
 ) -> Transfer:
-    transfer = Transfer(
-        id=tx.new_id("transfer"), merchant_id=tx.merchant_id, currency=currency, kind=TransferKind.POSTED,
-        code=code, legs=move(source, destination, amount_minor), created_at=tx.now,
-        payment_id=payment_id, refund_id=refund_id,
+    """Move money now: a plain, final transfer."""
+    return _new(
+        tx, TransferKind.POSTED, currency=currency, source=source, destination=destination,
+        amount_minor=amount_minor, code=code, payment_id=payment_id, refund_id=refund_id,
     )  # fmt: skip
-    tx.record(transfer)
-    return transfer

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kasse.domain.clock import MerchantClock
+from kasse.domain.errors import NotFound
 from kasse.domain.models import Timer, TimerKind
 from kasse.engine import payments, refunds
 from kasse.engine.unit import Kasse, Tx
@@ -78,8 +79,12 @@ def _reading(clock: MerchantClock, now: datetime, fired: list[Fired]) -> ClockRe
 
 
 def read_clock(kasse: Kasse, *, merchant_id: str) -> ClockReading:
-    with kasse.unit(merchant_id=merchant_id) as tx:
-        return _reading(tx.clock, tx.now, [])
+    with kasse.read() as store:
+        merchant = store.get_merchant(merchant_id=merchant_id)
+    if merchant is None:
+        raise NotFound("merchant", merchant_id)
+    clock = MerchantClock(merchant.clock_offset_us, merchant.clock_frozen_at)
+    return _reading(clock, clock.now(kasse.wall()), [])
 
 
 def advance_clock(kasse: Kasse, *, merchant_id: str, seconds: float) -> ClockReading:

@@ -317,7 +317,11 @@ class Store:
             )
             .group_by(legs.c.currency, legs.c.account)
         )
-        out: dict[tuple[str, Account], tuple[int, int]] = {}
+        # Every currency the merchant ever used shows up, at zero if need be.
+        currencies = select(tr.c.currency).where(tr.c.merchant_id == merchant_id).distinct()
+        out: dict[tuple[str, Account], tuple[int, int]] = {
+            (currency, account): (0, 0) for currency in self.conn.execute(currencies).scalars() for account in Account
+        }
         for currency, account, total in self.conn.execute(posted).all():
             out[(currency, Account(account))] = (int(total), 0)
         for currency, account, total in self.conn.execute(pending).all():
@@ -386,8 +390,9 @@ class Store:
         query = select(s.timers.c.merchant_id).where(s.timers.c.fired_at.is_(None)).distinct()
         return list(self.conn.execute(query).scalars())
 
-    def count_due_timers(self, *, until: datetime) -> int:
-        query = select(func.count()).where(s.timers.c.fired_at.is_(None), s.timers.c.due_at <= until)
+    def count_due_timers(self, *, merchant_id: str, until: datetime) -> int:
+        t = s.timers
+        query = select(func.count()).where(t.c.merchant_id == merchant_id, t.c.fired_at.is_(None), t.c.due_at <= until)
         return int(self.conn.execute(query).scalar_one())
 
     def pending_timers(self, *, merchant_id: str) -> list[Timer]:

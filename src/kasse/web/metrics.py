@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from kasse.domain.clock import MerchantClock
 from kasse.engine.unit import Kasse
 
 __all__ = ["CONTENT_TYPE", "observe_request", "registry_for"]
@@ -39,11 +40,18 @@ class StateCollector(Collector):
 
     def collect(self) -> Iterator[Any]:
         payments = GaugeMetricFamily("kasse_payments", "Payments by state", labels=["status"])
-        timers = GaugeMetricFamily("kasse_timers_due", "Timers due and not yet fired (by wall time)")
+        timers = GaugeMetricFamily("kasse_timers_due", "Timers due on their merchant's clock, not yet fired")
+        wall = self.kasse.wall()
         with self.kasse.read() as store:
             for status, count in sorted(store.count_payments_by_status().items()):
                 payments.add_metric([status], count)
-            timers.add_metric([], store.count_due_timers(until=self.kasse.wall()))
+            due = 0
+            for merchant_id in store.merchants_with_timers():
+                merchant = store.get_merchant(merchant_id=merchant_id)
+                if merchant is not None:
+                    now = MerchantClock(merchant.clock_offset_us, merchant.clock_frozen_at).now(wall)
+                    due += store.count_due_timers(merchant_id=merchant_id, until=now)
+            timers.add_metric([], due)
         yield payments
         yield timers
 
