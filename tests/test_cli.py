@@ -1,0 +1,175 @@
+"""The `kasse` command: in-process through Typer's runner, and `serve` / `worker` as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from kasse.cli.lifecycle import render
+from kasse.cli.main import app
+from kasse.domain.models import Method
+from kasse.domain.states import PaymentState
+from kasse.engine import payments
+from kasse.engine.merchants import SANDBOX
+from kasse.engine.unit import Kasse
+from kasse.storage.db import Database
+from tests.conftest import _free_port
+
+KASSE = str(Path(sys.executable).with_name("kasse"))
+runner = CliRunner()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def invoke(*args: str) -> str:
+    result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_merchant_create_json_prints_every_credential(db_url: str) -> None:
+    creds = json.loads(invoke("merchant", "create", "--name", "Shop A", "--json", "--database", db_url))
+    assert creds["id"].startswith("mer_") and creds["name"] == "Shop A"
+    assert creds["secret_key"].startswith("sk_test_") and creds["publishable_key"].startswith("pk_test_")
+    assert set(creds) == {
+        "id",
+        "name",
+        "secret_key",
+        "publishable_key",
+        "multisafepay",
+        "secuconnect",
+        "payone",
+        "klarna",
+    }
+    assert set(creds["multisafepay"]) == {"api_key"}
+    assert set(creds["secuconnect"]) == {"client_id", "client_secret"}
+    assert set(creds["payone"]) == {"mid", "aid", "portalid", "key"}
+    assert set(creds["klarna"]) == {"partner_account_id", "api_key"}
+    again = json.loads(invoke("merchant", "create", "--name", "Shop B", "--json", "--database", db_url))
+    assert again["id"] != creds["id"] and again["secret_key"] != creds["secret_key"]
+
+
+def test_clock_advance_fires_due_timers_and_payments_list_shows_the_result(db_url: str) -> None:
+    invoke("migrate", "--database", db_url)  # also creates the sandbox merchant
+    kasse = Kasse(Database(db_url))
+    with kasse.unit(merchant_id=SANDBOX.id) as tx:
+        created = payments.create_payment(
+            tx, payments.CreatePayment(amount_minor=1234, currency="EUR", method=Method.SOFORT)
+        )
+    out = invoke("clock", "advance", "1d1h", "--merchant", SANDBOX.id, "--database", db_url)
+    assert "1 timer(s) fired" in out and "payment_expiry" in out and created.id in out
+    listed = json.loads(invoke("payments", "list", "--json", "--database", db_url))
+    assert [(p["id"], p["status"], p["amount"]) for p in listed] == [(created.id, "expired", 1234)]
+    assert json.loads(invoke("payments", "list", "--json", "--status", "succeeded", "--database", db_url)) == []
+
+
+def test_clock_advance_refuses_a_bad_duration_and_an_unknown_merchant(db_url: str) -> None:
+    bad = runner.invoke(app, ["clock", "advance", "soon", "--database", db_url])
+    assert bad.exit_code == 2 and "invalid duration" in bad.output
+    unknown = runner.invoke(app, ["clock", "advance", "1h", "--merchant", "mer_nobody", "--database", db_url])
+    assert unknown.exit_code == 1 and "No such merchant" in unknown.output
+
+
+def test_lifecycle_doc_is_generated_from_the_tables() -> None:
+    doc = Path(__file__).parents[1] / "docs" / "lifecycle.md"
+    assert doc.read_text() == render(), "docs/lifecycle.md is stale: run `kasse docs lifecycle > docs/lifecycle.md`"
+
+
+@pytest.fixture
+def process_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KASSE_")}
+    env["KASSE_DATABASE_URL"] = f"sqlite:///{tmp_path / 'proc.db'}"
+    return env
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, _ = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return out
+
+
+@pytest.fixture
+def served(process_env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [KASSE, "serve", "--port", str(port)], env={**process_env, "COLUMNS": "200", "KASSE_ADMIN_TOKEN": "adm_fixed"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        raise AssertionError(_stop(proc))
+    yield base, proc
+    if proc.poll() is None:
+        _stop(proc)
+
+
+def test_serve_prints_front_doors_and_sandbox_credentials_and_serves_the_api(
+    served: tuple[str, subprocess.Popen[str]],
+) -> None:
+    base, proc = served
+    r = httpx.post(f"{base}/_admin/merchants", json={"name": "Via HTTP"}, headers={"Authorization": "Bearer adm_fixed"})
+    assert r.status_code == 201 and r.json()["secret_key"].startswith("sk_test_")
+    auth = {"Authorization": f"Bearer {SANDBOX.secret_key}"}
+    created = httpx.post(
+        f"{base}/api/v1/payments", headers=auth,
+        json={"amount": 500, "currency": "EUR", "method": "sofort", "return_url": "https://shop.example/r"},
+    )  # fmt: skip
+    assert created.json()["next_action"]["redirect_url"].startswith(f"{base}/pay/")
+    out = _stop(proc)
+    for text in (f"{base}/api/v1", f"{base}/api/docs", f"{base}/pay/", f"{base}/_sandbox", f"{base}/metrics",
+                 SANDBOX.secret_key, SANDBOX.payone_key, SANDBOX.msp_api_key, "adm_fixed"):  # fmt: skip
+        assert text in out, f"{text!r} not printed at start:\n{out}"
+
+
+def test_worker_fires_timers_that_fall_due_on_a_live_clock(process_env: dict[str, str]) -> None:
+    url = process_env["KASSE_DATABASE_URL"]
+    subprocess.run([KASSE, "migrate"], env=process_env, check=True, capture_output=True)
+    kasse = Kasse(Database(url))
+    with kasse.unit(merchant_id=SANDBOX.id) as tx:
+        created = payments.create_payment(
+            tx, payments.CreatePayment(amount_minor=100, currency="EUR", method=Method.SOFORT)
+        )
+        # Jump the live clock past the deadline without firing anything: that is the worker's job.
+        offset = timedelta(days=1, minutes=1) // timedelta(microseconds=1)
+        tx.store.set_clock(merchant_id=SANDBOX.id, offset_us=offset, frozen_at=None)
+    proc = subprocess.Popen(
+        [KASSE, "worker", "--interval", "0.1"], env=process_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        status = PaymentState.REQUIRES_ACTION
+        while time.monotonic() < deadline and status is PaymentState.REQUIRES_ACTION:
+            time.sleep(0.1)
+            with kasse.read() as store:
+                found = store.get_payment(merchant_id=SANDBOX.id, payment_id=created.id)
+            assert found is not None
+            status = found.status
+    finally:
+        out = _stop(proc)
+    assert status is PaymentState.EXPIRED, out
