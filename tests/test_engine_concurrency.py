@@ -10,7 +10,7 @@ from typing import Any
 from kasse.domain.errors import DomainError
 from kasse.domain.models import CaptureMethod, Method, TimerKind
 from kasse.domain.states import PaymentState
-from kasse.engine import payments, refunds, timers
+from kasse.engine import captures, payments, refunds, timers
 from kasse.engine.unit import Kasse
 from tests.helpers import DAY_S, FakeWall, check, load_payment, new_payment, run
 
@@ -43,7 +43,7 @@ def test_racing_captures_never_take_more_than_the_hold(kasse: Kasse, merchant_id
     p = new_payment(kasse, merchant_id, amount_minor=10_000, method=Method.KLARNA_PAY_LATER,
                     capture_method=CaptureMethod.MANUAL)  # fmt: skip
     run(kasse, merchant_id, payments.authorize, p.id)
-    capture = lambda: run(kasse, merchant_id, payments.capture, p.id, amount_minor=6000, final=False)  # noqa: E731
+    capture = lambda: run(kasse, merchant_id, captures.capture, p.id, amount_minor=6000, final=False)  # noqa: E731
     results = _together(capture, capture, capture)
     assert sum(not isinstance(r, DomainError) for r in results) == 1
     assert all(r.code == "amount_too_large" for r in results if isinstance(r, DomainError))

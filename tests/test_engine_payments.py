@@ -14,7 +14,7 @@ from kasse.domain.errors import Conflict, InvalidRequest, InvalidTransition, Not
 from kasse.domain.ledger import Account, TransferKind, move
 from kasse.domain.models import Approval, CaptureMethod, Method, Scenario, Settlement, TimerKind
 from kasse.domain.states import CaptureState, PaymentState, PaymentTrigger
-from kasse.engine import payments, timers
+from kasse.engine import captures, payments, timers
 from kasse.engine.unit import Kasse
 from tests.helpers import DAY_S, check, leaves_no_trace, load_payment, new_payment, run
 
@@ -185,7 +185,7 @@ def test_authorize_twice_is_an_invalid_transition(kasse: Kasse, merchant_id: str
     p = new_payment(kasse, merchant_id, method=KLARNA, capture_method=CaptureMethod.MANUAL)
     run(kasse, merchant_id, payments.authorize, p.id)
     if status_after != "authorized":
-        run(kasse, merchant_id, payments.capture, p.id)
+        run(kasse, merchant_id, captures.capture, p.id)
     if status_after == "succeeded":
         _advance(kasse, merchant_id, DAY_S)
     assert load_payment(kasse, merchant_id, p.id).status.value == status_after
@@ -211,14 +211,14 @@ def test_manual_authorization_holds_the_amount(kasse: Kasse, merchant_id: str) -
 
 def test_several_partial_captures_up_to_the_authorized_amount(kasse: Kasse, merchant_id: str) -> None:
     pid = _manual(kasse, merchant_id)
-    first = run(kasse, merchant_id, payments.capture, pid, amount_minor=3000, final=False)
+    first = run(kasse, merchant_id, captures.capture, pid, amount_minor=3000, final=False)
     after_first = load_payment(kasse, merchant_id, pid)
     assert after_first.status is PaymentState.PROCESSING
     assert (after_first.amount_captured_minor, after_first.amount_capturable_minor) == (3000, 7000)
-    second = run(kasse, merchant_id, payments.capture, pid, amount_minor=2000, final=False)
+    second = run(kasse, merchant_id, captures.capture, pid, amount_minor=2000, final=False)
     assert load_payment(kasse, merchant_id, pid).status is PaymentState.PROCESSING
     check(kasse, merchant_id)
-    third = run(kasse, merchant_id, payments.capture, pid)  # the rest
+    third = run(kasse, merchant_id, captures.capture, pid)  # the rest
     stored = load_payment(kasse, merchant_id, pid)
     assert [(c.amount_minor, c.sequence, c.final) for c in (first, second, third)] == [
         (3000, 1, False), (2000, 2, False), (5000, 3, True),
@@ -243,9 +243,9 @@ def test_several_partial_captures_up_to_the_authorized_amount(kasse: Kasse, merc
 
 def test_the_payment_succeeds_only_when_the_last_pending_capture_settles(kasse: Kasse, merchant_id: str) -> None:
     pid = _manual(kasse, merchant_id)
-    run(kasse, merchant_id, payments.capture, pid, amount_minor=4000, final=False)
+    run(kasse, merchant_id, captures.capture, pid, amount_minor=4000, final=False)
     _advance(kasse, merchant_id, 3600)
-    run(kasse, merchant_id, payments.capture, pid, amount_minor=6000)
+    run(kasse, merchant_id, captures.capture, pid, amount_minor=6000)
     _advance(kasse, merchant_id, DAY_S - 3600)  # the first settles, the second is still in transit
     stored = load_payment(kasse, merchant_id, pid)
     assert stored.status is PaymentState.PROCESSING and stored.amount_settled_minor == 4000
@@ -256,11 +256,11 @@ def test_the_payment_succeeds_only_when_the_last_pending_capture_settles(kasse: 
 
 def test_a_succeeded_payment_can_capture_the_rest_of_its_hold(kasse: Kasse, merchant_id: str) -> None:
     pid = _manual(kasse, merchant_id)
-    run(kasse, merchant_id, payments.capture, pid, amount_minor=4000, final=False)
+    run(kasse, merchant_id, captures.capture, pid, amount_minor=4000, final=False)
     _advance(kasse, merchant_id, DAY_S)
     stored = load_payment(kasse, merchant_id, pid)
     assert stored.status is PaymentState.SUCCEEDED and stored.amount_capturable_minor == 6000
-    cap = run(kasse, merchant_id, payments.capture, pid, amount_minor=6000)
+    cap = run(kasse, merchant_id, captures.capture, pid, amount_minor=6000)
     assert cap.sequence == 2
     stored = load_payment(kasse, merchant_id, pid)
     assert stored.status is PaymentState.SUCCEEDED
@@ -272,13 +272,13 @@ def test_a_succeeded_payment_can_capture_the_rest_of_its_hold(kasse: Kasse, merc
 
 def test_a_final_partial_capture_releases_the_rest(kasse: Kasse, merchant_id: str) -> None:
     pid = _manual(kasse, merchant_id)
-    cap = run(kasse, merchant_id, payments.capture, pid, amount_minor=4000)
+    cap = run(kasse, merchant_id, captures.capture, pid, amount_minor=4000)
     assert cap.final
     stored = load_payment(kasse, merchant_id, pid)
     assert (stored.amount_captured_minor, stored.amount_capturable_minor, stored.hold_transfer_id) == (4000, 0, None)
     assert _balances(kasse, merchant_id) == {Account.CUSTOMER: (-4000, 0), Account.INCOMING: (4000, 0)}
     with leaves_no_trace(kasse, Conflict) as err:
-        run(kasse, merchant_id, payments.capture, pid, amount_minor=1)
+        run(kasse, merchant_id, captures.capture, pid, amount_minor=1)
     assert err.value.code == "nothing_to_capture"
 
 
@@ -286,7 +286,7 @@ def test_a_final_partial_capture_releases_the_rest(kasse: Kasse, merchant_id: st
 def test_capture_refuses_a_float_amount(kasse: Kasse, merchant_id: str, amount: float) -> None:
     pid = _manual(kasse, merchant_id)
     with leaves_no_trace(kasse, InvalidRequest) as err:
-        run(kasse, merchant_id, payments.capture, pid, amount_minor=amount, final=False)
+        run(kasse, merchant_id, captures.capture, pid, amount_minor=amount, final=False)
     assert err.value.code == "invalid_amount"
 
 
@@ -294,15 +294,15 @@ def test_capture_refuses_a_float_amount(kasse: Kasse, merchant_id: str, amount: 
 def test_capture_outside_the_hold_is_rejected(kasse: Kasse, merchant_id: str, amount: int) -> None:
     pid = _manual(kasse, merchant_id)
     with leaves_no_trace(kasse, InvalidRequest) as err:
-        run(kasse, merchant_id, payments.capture, pid, amount_minor=amount)
+        run(kasse, merchant_id, captures.capture, pid, amount_minor=amount)
     assert err.value.code == "amount_too_large" and err.value.param == "amount"
 
 
 def test_over_capture_after_a_partial_capture_is_rejected(kasse: Kasse, merchant_id: str) -> None:
     pid = _manual(kasse, merchant_id)
-    run(kasse, merchant_id, payments.capture, pid, amount_minor=7000, final=False)
+    run(kasse, merchant_id, captures.capture, pid, amount_minor=7000, final=False)
     with leaves_no_trace(kasse, InvalidRequest):
-        run(kasse, merchant_id, payments.capture, pid, amount_minor=3001)
+        run(kasse, merchant_id, captures.capture, pid, amount_minor=3001)
     assert load_payment(kasse, merchant_id, pid).amount_capturable_minor == 3000
 
 
@@ -316,7 +316,7 @@ def test_capture_without_an_authorization_is_an_invalid_transition(kasse: Kasse,
     elif how == "expired":
         _advance(kasse, merchant_id, DAY_S)
     with leaves_no_trace(kasse, InvalidTransition) as err:
-        run(kasse, merchant_id, payments.capture, p.id)
+        run(kasse, merchant_id, captures.capture, p.id)
     assert (err.value.state, err.value.trigger) == (how, "capture")
 
 
@@ -351,7 +351,7 @@ def test_cancel_voids_the_hold(kasse: Kasse, merchant_id: str) -> None:
 def test_cancel_after_capture_is_an_invalid_transition(kasse: Kasse, merchant_id: str, captured: bool) -> None:
     pid = _manual(kasse, merchant_id)
     if captured:
-        run(kasse, merchant_id, payments.capture, pid, amount_minor=100, final=False)
+        run(kasse, merchant_id, captures.capture, pid, amount_minor=100, final=False)
     else:
         run(kasse, merchant_id, payments.cancel, pid)
     state = "processing" if captured else "canceled"
@@ -424,7 +424,7 @@ def test_an_unused_authorization_expires_after_seven_days(kasse: Kasse, merchant
 
 def test_authorization_expiry_after_a_partial_capture_only_releases_the_rest(kasse: Kasse, merchant_id: str) -> None:
     pid = _manual(kasse, merchant_id)
-    run(kasse, merchant_id, payments.capture, pid, amount_minor=2500, final=False)
+    run(kasse, merchant_id, captures.capture, pid, amount_minor=2500, final=False)
     _advance(kasse, merchant_id, 7 * DAY_S)
     stored = load_payment(kasse, merchant_id, pid)
     assert stored.status is PaymentState.SUCCEEDED
@@ -462,7 +462,7 @@ def test_a_failed_settlement_fails_the_payment_and_returns_the_money(kasse: Kass
 
 def test_a_failed_settlement_releases_the_open_rest_of_the_hold(kasse: Kasse, merchant_id: str) -> None:
     pid = _manual(kasse, merchant_id, scenario=Scenario(settlement=Settlement.FAIL))
-    run(kasse, merchant_id, payments.capture, pid, amount_minor=1000, final=False)
+    run(kasse, merchant_id, captures.capture, pid, amount_minor=1000, final=False)
     _advance(kasse, merchant_id, DAY_S)
     stored = load_payment(kasse, merchant_id, pid)
     assert stored.status is PaymentState.FAILED

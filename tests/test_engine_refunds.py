@@ -14,7 +14,7 @@ from kasse.domain.errors import Conflict, InvalidRequest
 from kasse.domain.ledger import Account, TransferKind, move
 from kasse.domain.models import CaptureMethod, Method, Refund, Scenario, Settlement, TimerKind
 from kasse.domain.states import PaymentState, RefundState
-from kasse.engine import payments, refunds, timers
+from kasse.engine import captures, payments, refunds, timers
 from kasse.engine.unit import Kasse
 from tests.helpers import DAY_S, check, leaves_no_trace, load_payment, new_payment, run
 
@@ -155,9 +155,9 @@ def test_a_deferred_refund_is_canceled_when_the_settlement_fails(kasse: Kasse, m
 def test_a_refund_beyond_settled_money_waits_for_the_next_capture(kasse: Kasse, merchant_id: str) -> None:
     p = new_payment(kasse, merchant_id, method=Method.KLARNA_PAY_LATER, capture_method=CaptureMethod.MANUAL)
     run(kasse, merchant_id, payments.authorize, p.id)
-    run(kasse, merchant_id, payments.capture, p.id, amount_minor=400, final=False)
+    run(kasse, merchant_id, captures.capture, p.id, amount_minor=400, final=False)
     timers.advance_clock(kasse, merchant_id=merchant_id, seconds=DAY_S)
-    run(kasse, merchant_id, payments.capture, p.id, amount_minor=600)
+    run(kasse, merchant_id, captures.capture, p.id, amount_minor=600)
     assert load_payment(kasse, merchant_id, p.id).status is PaymentState.SUCCEEDED
     now = _refund(kasse, merchant_id, p.id, 300)
     later = _refund(kasse, merchant_id, p.id, 500)  # 300 + 500 > the 400 settled so far

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from kasse.domain.errors import IdempotencyMismatch, InvalidRequest, NotFound
 from kasse.domain.models import CaptureMethod, Method
 from kasse.domain.states import PaymentState
-from kasse.engine import payments, refunds, timers
+from kasse.engine import captures, payments, refunds, timers
 from kasse.engine.merchants import create_merchant
 from kasse.engine.unit import Kasse, Tx
 from kasse.storage import schema
@@ -50,7 +50,7 @@ def test_an_error_late_in_a_unit_undoes_everything_before_it(kasse: Kasse, merch
         p = payments.create_payment(tx, _cmd(method=Method.KLARNA_PAY_NOW, capture_method=CaptureMethod.MANUAL))
         payments.authorize(tx, p.id)  # writes a payment, events, a timer and a ledger hold
         assert tx.store.get_payment(merchant_id=merchant_id, payment_id=p.id) is not None
-        payments.capture(tx, p.id, amount_minor=p.amount_minor + 1)
+        captures.capture(tx, p.id, amount_minor=p.amount_minor + 1)
     assert dump(kasse) == before
 
 
@@ -94,7 +94,7 @@ UseCase = Callable[[Tx, str], object]
         payments.authorize,
         payments.decline,
         payments.cancel,
-        payments.capture,
+        captures.capture,
         refunds.create_refund,
     ],
     ids=lambda f: f.__name__,

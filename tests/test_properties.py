@@ -33,7 +33,7 @@ from kasse.domain.errors import DomainError
 from kasse.domain.models import Approval, CaptureMethod, Method, Payment, Scenario, Settlement
 from kasse.domain.rules import DAY_S, RULES, rules_for
 from kasse.domain.states import CaptureState, PaymentState, PaymentTrigger, RefundState
-from kasse.engine import payments, refunds, timers
+from kasse.engine import captures, payments, refunds, timers
 from kasse.engine.merchants import create_merchant
 from kasse.engine.unit import Kasse
 from kasse.storage import schema
@@ -175,7 +175,7 @@ class EngineMachine(RuleBasedStateMachine):
         left = before.amount_capturable_minor
         amount = _amount(spec, left)
         legal = _aimable(before, "capture") and (amount is None or (type(amount) is int and 0 < amount <= left))
-        cap = self._attempt(legal, payments.capture, before.id, amount_minor=amount, final=final)
+        cap = self._attempt(legal, captures.capture, before.id, amount_minor=amount, final=final)
         if cap is None:
             return
         taken = left if amount is None else amount

@@ -6,53 +6,39 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from kasse.domain.errors import Conflict, InvalidRequest, NotFound
+from kasse.domain.errors import Conflict, InvalidRequest
 from kasse.domain.events import EventType
 from kasse.domain.ids import new_token
 from kasse.domain.ledger import Account
 from kasse.domain.models import (
     Approval,
-    Capture,
     CaptureMethod,
     Method,
     Payment,
     Scenario,
-    Settlement,
     TimerKind,
 )
 from kasse.domain.money import exponent, require_minor
 from kasse.domain.rules import rules_for
 from kasse.domain.states import (
-    CaptureState,
-    CaptureTrigger,
     PaymentState,
     PaymentTrigger,
-    apply_capture,
     apply_payment,
 )
-from kasse.engine import postings, refunds
+from kasse.engine import captures, postings
+from kasse.engine.lifecycle import get_payment, release_hold, transition
 from kasse.engine.unit import Tx
 
 __all__ = [
     "CreatePayment",
+    "authorization_expired",
     "authorize",
     "cancel",
-    "capture",
     "create_payment",
     "decline",
     "expire",
     "get_payment",
-    "settle_capture",
 ]
-
-_EVENT_FOR_STATE = {
-    PaymentState.AUTHORIZED: EventType.PAYMENT_AUTHORIZED,
-    PaymentState.PROCESSING: EventType.PAYMENT_PROCESSING,
-    PaymentState.SUCCEEDED: EventType.PAYMENT_SUCCEEDED,
-    PaymentState.FAILED: EventType.PAYMENT_FAILED,
-    PaymentState.CANCELED: EventType.PAYMENT_CANCELED,
-    PaymentState.EXPIRED: EventType.PAYMENT_EXPIRED,
-}
 
 
 @dataclass(frozen=True)
@@ -159,22 +145,6 @@ def create_payment(tx: Tx, cmd: CreatePayment) -> Payment:
     return payment
 
 
-def get_payment(tx: Tx, payment_id: str, *, for_update: bool = True) -> Payment:
-    payment = tx.store.get_payment(merchant_id=tx.merchant_id, payment_id=payment_id, for_update=for_update)
-    if payment is None:
-        raise NotFound("payment", payment_id, param="id")
-    return payment
-
-
-def _transition(tx: Tx, payment: Payment, trigger: PaymentTrigger) -> None:
-    before = payment.status
-    payment.status = apply_payment(before, trigger)
-    payment.updated_at = tx.now
-    tx.store.update_payment(payment)
-    if payment.status is not before:
-        tx.emit(_EVENT_FOR_STATE[payment.status], payment)
-
-
 def _require_open(tx: Tx, payment: Payment) -> None:
     """The customer's deadline counts from the instant it passes, not from when the expiry timer gets
     to fire (the scheduler polls live clocks): a late answer from the bank is refused."""
@@ -194,9 +164,9 @@ def authorize(tx: Tx, payment_id: str) -> Payment:
     payment.hold_transfer_id = held.id
     payment.amount_capturable_minor = payment.amount_minor
     payment.authorized_at = tx.now
-    _transition(tx, payment, PaymentTrigger.AUTHORIZE)
+    transition(tx, payment, PaymentTrigger.AUTHORIZE)
     if payment.capture_method is CaptureMethod.AUTOMATIC:
-        capture(tx, payment.id, payment=payment)
+        captures.capture(tx, payment.id, payment=payment)
     else:
         tx.schedule(
             TimerKind.AUTHORIZATION_EXPIRY,
@@ -212,29 +182,16 @@ def decline(tx: Tx, payment_id: str, *, code: str = "bank_declined", message: st
     _require_open(tx, payment)
     payment.failure_code = code
     payment.failure_message = message or "The customer's bank declined the payment"
-    _transition(tx, payment, PaymentTrigger.DECLINE)
+    transition(tx, payment, PaymentTrigger.DECLINE)
     return payment
-
-
-def _release(tx: Tx, payment: Payment, code: str) -> None:
-    """Void what is left of the authorization hold."""
-    if payment.hold_transfer_id is None:
-        return
-    postings.resolve(
-        tx, payment.hold_transfer_id, currency=payment.currency, source=Account.CUSTOMER,
-        destination=Account.INCOMING, post_minor=0, held_minor=payment.amount_capturable_minor, code=code,
-        payment_id=payment.id,
-    )  # fmt: skip
-    payment.hold_transfer_id = None
-    payment.amount_capturable_minor = 0
 
 
 def cancel(tx: Tx, payment_id: str, *, reason: str = "requested_by_customer") -> Payment:
     payment = get_payment(tx, payment_id)
     apply_payment(payment.status, PaymentTrigger.CANCEL)
-    _release(tx, payment, "authorization_canceled")
+    release_hold(tx, payment, "authorization_canceled")
     payment.cancellation_reason = reason
-    _transition(tx, payment, PaymentTrigger.CANCEL)
+    transition(tx, payment, PaymentTrigger.CANCEL)
     return payment
 
 
@@ -243,7 +200,7 @@ def expire(tx: Tx, payment_id: str) -> Payment | None:
     payment = get_payment(tx, payment_id)
     if payment.status is not PaymentState.REQUIRES_ACTION:
         return None
-    _transition(tx, payment, PaymentTrigger.EXPIRE)
+    transition(tx, payment, PaymentTrigger.EXPIRE)
     return payment
 
 
@@ -253,108 +210,13 @@ def authorization_expired(tx: Tx, payment_id: str) -> Payment | None:
     payment = get_payment(tx, payment_id)
     if payment.status is PaymentState.AUTHORIZED:
         trigger = rules_for(payment.origin).unused_authorization_trigger
-        _release(tx, payment, "authorization_expired")
+        release_hold(tx, payment, "authorization_expired")
         if trigger is PaymentTrigger.CANCEL:
             payment.cancellation_reason = "abandoned"
-        _transition(tx, payment, trigger)
+        transition(tx, payment, trigger)
         return payment
     if payment.amount_capturable_minor:
-        _release(tx, payment, "authorization_expired")
+        release_hold(tx, payment, "authorization_expired")
         payment.updated_at = tx.now
         tx.store.update_payment(payment)
     return None
-
-
-def capture(
-    tx: Tx,
-    payment_id: str,
-    *,
-    amount_minor: int | None = None,
-    final: bool = True,
-    payment: Payment | None = None,
-) -> Capture:
-    """Move money: post (part of) the hold; a non-final capture keeps the rest open for more."""
-    payment = payment or get_payment(tx, payment_id)
-    amount = payment.amount_capturable_minor if amount_minor is None else require_minor(amount_minor)
-    apply_payment(payment.status, PaymentTrigger.CAPTURE)  # raises if illegal
-    if payment.amount_capturable_minor == 0:
-        raise Conflict("nothing_to_capture", f"Payment {payment.id} has nothing left to capture")
-    if not 0 < amount <= payment.amount_capturable_minor:
-        raise InvalidRequest(
-            "amount_too_large",
-            f"amount must be between 1 and {payment.amount_capturable_minor} (the capturable amount)",
-            param="amount",
-        )
-    assert payment.hold_transfer_id is not None
-    held = payment.amount_capturable_minor
-    postings.resolve(
-        tx, payment.hold_transfer_id, currency=payment.currency, source=Account.CUSTOMER,
-        destination=Account.INCOMING, post_minor=amount, held_minor=held, code="capture", payment_id=payment.id,
-    )  # fmt: skip
-    remainder = held - amount
-    payment.hold_transfer_id, payment.amount_capturable_minor = None, 0
-    if remainder and not final:
-        rest = postings.hold(
-            tx, currency=payment.currency, source=Account.CUSTOMER, destination=Account.INCOMING,
-            amount_minor=remainder, code="authorization_remainder", payment_id=payment.id,
-        )  # fmt: skip
-        payment.hold_transfer_id, payment.amount_capturable_minor = rest.id, remainder
-    delay_s = rules_for(payment.origin).settlement_delay(payment.method)
-    sequence = len(tx.store.captures_of(merchant_id=tx.merchant_id, payment_id=payment.id)) + 1
-    cap = Capture(
-        id=tx.new_id("capture"), merchant_id=tx.merchant_id, payment_id=payment.id, amount_minor=amount,
-        currency=payment.currency, status=CaptureState.PENDING, final=final or not remainder,
-        created_at=tx.now, updated_at=tx.now, settles_at=tx.now + timedelta(seconds=delay_s), sequence=sequence,
-    )  # fmt: skip
-    tx.store.insert_capture(cap)
-    payment.amount_captured_minor += amount
-    _transition(tx, payment, PaymentTrigger.CAPTURE)
-    tx.emit(EventType.CAPTURE_CREATED, cap)
-    tx.schedule(TimerKind.CAPTURE_SETTLEMENT, cap.id, after_s=delay_s)
-    return cap
-
-
-def settle_capture(tx: Tx, capture_id: str) -> Capture | None:
-    """Timer: the money of a capture arrives, or (scenario) never does."""
-    cap = tx.store.get_capture(merchant_id=tx.merchant_id, capture_id=capture_id)
-    if cap is None or cap.status is not CaptureState.PENDING:
-        return None
-    payment = get_payment(tx, cap.payment_id)
-    fails = payment.scenario.settlement is Settlement.FAIL
-    cap.status = apply_capture(cap.status, CaptureTrigger.FAIL if fails else CaptureTrigger.SETTLE)
-    cap.updated_at = tx.now
-    tx.store.update_capture(cap)
-    destination = Account.CUSTOMER if fails else Account.AVAILABLE
-    postings.posted(
-        tx, currency=cap.currency, source=Account.INCOMING, destination=destination,
-        amount_minor=cap.amount_minor, code="settlement_failed" if fails else "settlement",
-        payment_id=payment.id,
-    )  # fmt: skip
-    if fails:
-        payment.amount_captured_minor -= cap.amount_minor
-        tx.emit(EventType.CAPTURE_FAILED, cap)
-    else:
-        payment.amount_settled_minor += cap.amount_minor
-        tx.emit(EventType.CAPTURE_SUCCEEDED, cap)
-    _after_capture_settled(tx, payment)
-    return cap
-
-
-def _after_capture_settled(tx: Tx, payment: Payment) -> None:
-    pending = [
-        c for c in tx.store.captures_of(merchant_id=tx.merchant_id, payment_id=payment.id)
-        if c.status is CaptureState.PENDING
-    ]  # fmt: skip
-    payment.updated_at = tx.now
-    if payment.status is not PaymentState.PROCESSING or pending:
-        tx.store.update_payment(payment)
-        refunds.reconcile(tx, payment)
-        return
-    if payment.amount_settled_minor == 0:
-        _release(tx, payment, "authorization_released")
-        payment.failure_code = "settlement_failed"
-        payment.failure_message = "The money never arrived at the merchant's account"
-        _transition(tx, payment, PaymentTrigger.FAIL)
-    else:
-        _transition(tx, payment, PaymentTrigger.SETTLE)
-    refunds.reconcile(tx, payment)

@@ -13,6 +13,7 @@ from kasse.domain.money import require_minor
 from kasse.domain.rules import rules_for
 from kasse.domain.states import PaymentState, RefundState, RefundTrigger, apply_refund
 from kasse.engine import postings
+from kasse.engine.lifecycle import get_payment
 from kasse.engine.unit import Tx
 
 __all__ = ["create_refund", "reconcile", "settle_refund"]
@@ -33,8 +34,6 @@ def create_refund(
     reason: str | None = None,
     metadata: dict[str, str] | None = None,
 ) -> Refund:
-    from kasse.engine.payments import get_payment
-
     payment = get_payment(tx, payment_id)
     if payment.status not in _REFUNDABLE:
         raise Conflict(

@@ -15,7 +15,7 @@ from datetime import datetime
 from kasse.domain.clock import MerchantClock
 from kasse.domain.errors import NotFound
 from kasse.domain.models import Timer, TimerKind
-from kasse.engine import payments, refunds
+from kasse.engine import captures, payments, refunds
 from kasse.engine.unit import Kasse, Tx
 
 __all__ = ["ClockReading", "Fired", "advance_clock", "fire_due", "freeze_clock", "read_clock", "resume_clock"]
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 _HANDLERS: dict[TimerKind, Callable[[Tx, str], object]] = {
     TimerKind.PAYMENT_EXPIRY: payments.expire,
     TimerKind.AUTHORIZATION_EXPIRY: payments.authorization_expired,
-    TimerKind.CAPTURE_SETTLEMENT: payments.settle_capture,
+    TimerKind.CAPTURE_SETTLEMENT: captures.settle_capture,
     TimerKind.REFUND_SETTLEMENT: refunds.settle_refund,
 }
 

@@ -25,7 +25,7 @@ from kasse.dialects.native.schemas import (
 from kasse.domain.errors import InvalidRequest, NotFound
 from kasse.domain.ledger import Account
 from kasse.domain.models import Scenario
-from kasse.engine import payments, refunds
+from kasse.engine import captures, payments, refunds
 from kasse.engine.unit import Kasse, Tx
 from kasse.web.auth import merchant_from_bearer
 from kasse.web.idempotency import Outcome, fingerprint, run_idempotent
@@ -152,7 +152,7 @@ def capture_payment(
     body = body or CaptureIn()
 
     def operation(tx: Tx) -> tuple[int, Any]:
-        payments.capture(tx, payment_id, amount_minor=body.amount, final=body.final)
+        captures.capture(tx, payment_id, amount_minor=body.amount, final=body.final)
         return 200, out.payment_out(payments.get_payment(tx, payment_id), _base(request))
 
     return _post(request, merchant_id, idempotency_key, body.model_dump(mode="json"), operation)

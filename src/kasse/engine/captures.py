@@ -1,0 +1,113 @@
+"""Captures: money set in motion from an authorization, and its settlement (or its failure)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from kasse.domain.errors import Conflict, InvalidRequest
+from kasse.domain.events import EventType
+from kasse.domain.ledger import Account
+from kasse.domain.models import Capture, Payment, Settlement, TimerKind
+from kasse.domain.money import require_minor
+from kasse.domain.rules import rules_for
+from kasse.domain.states import CaptureState, CaptureTrigger, PaymentState, PaymentTrigger, apply_capture, apply_payment
+from kasse.engine import postings, refunds
+from kasse.engine.lifecycle import get_payment, release_hold, transition
+from kasse.engine.unit import Tx
+
+__all__ = ["capture", "settle_capture"]
+
+
+def capture(
+    tx: Tx,
+    payment_id: str,
+    *,
+    amount_minor: int | None = None,
+    final: bool = True,
+    payment: Payment | None = None,
+) -> Capture:
+    """Move money: post (part of) the hold; a non-final capture keeps the rest open for more."""
+    payment = payment or get_payment(tx, payment_id)
+    amount = payment.amount_capturable_minor if amount_minor is None else require_minor(amount_minor)
+    apply_payment(payment.status, PaymentTrigger.CAPTURE)  # raises if illegal
+    if payment.amount_capturable_minor == 0:
+        raise Conflict("nothing_to_capture", f"Payment {payment.id} has nothing left to capture")
+    if not 0 < amount <= payment.amount_capturable_minor:
+        raise InvalidRequest(
+            "amount_too_large",
+            f"amount must be between 1 and {payment.amount_capturable_minor} (the capturable amount)",
+            param="amount",
+        )
+    assert payment.hold_transfer_id is not None
+    held = payment.amount_capturable_minor
+    postings.resolve(
+        tx, payment.hold_transfer_id, currency=payment.currency, source=Account.CUSTOMER,
+        destination=Account.INCOMING, post_minor=amount, held_minor=held, code="capture", payment_id=payment.id,
+    )  # fmt: skip
+    remainder = held - amount
+    payment.hold_transfer_id, payment.amount_capturable_minor = None, 0
+    if remainder and not final:
+        rest = postings.hold(
+            tx, currency=payment.currency, source=Account.CUSTOMER, destination=Account.INCOMING,
+            amount_minor=remainder, code="authorization_remainder", payment_id=payment.id,
+        )  # fmt: skip
+        payment.hold_transfer_id, payment.amount_capturable_minor = rest.id, remainder
+    delay_s = rules_for(payment.origin).settlement_delay(payment.method)
+    sequence = len(tx.store.captures_of(merchant_id=tx.merchant_id, payment_id=payment.id)) + 1
+    cap = Capture(
+        id=tx.new_id("capture"), merchant_id=tx.merchant_id, payment_id=payment.id, amount_minor=amount,
+        currency=payment.currency, status=CaptureState.PENDING, final=final or not remainder,
+        created_at=tx.now, updated_at=tx.now, settles_at=tx.now + timedelta(seconds=delay_s), sequence=sequence,
+    )  # fmt: skip
+    tx.store.insert_capture(cap)
+    payment.amount_captured_minor += amount
+    transition(tx, payment, PaymentTrigger.CAPTURE)
+    tx.emit(EventType.CAPTURE_CREATED, cap)
+    tx.schedule(TimerKind.CAPTURE_SETTLEMENT, cap.id, after_s=delay_s)
+    return cap
+
+
+def settle_capture(tx: Tx, capture_id: str) -> Capture | None:
+    """Timer: the money of a capture arrives, or (scenario) never does."""
+    cap = tx.store.get_capture(merchant_id=tx.merchant_id, capture_id=capture_id)
+    if cap is None or cap.status is not CaptureState.PENDING:
+        return None
+    payment = get_payment(tx, cap.payment_id)
+    fails = payment.scenario.settlement is Settlement.FAIL
+    cap.status = apply_capture(cap.status, CaptureTrigger.FAIL if fails else CaptureTrigger.SETTLE)
+    cap.updated_at = tx.now
+    tx.store.update_capture(cap)
+    destination = Account.CUSTOMER if fails else Account.AVAILABLE
+    postings.posted(
+        tx, currency=cap.currency, source=Account.INCOMING, destination=destination,
+        amount_minor=cap.amount_minor, code="settlement_failed" if fails else "settlement",
+        payment_id=payment.id,
+    )  # fmt: skip
+    if fails:
+        payment.amount_captured_minor -= cap.amount_minor
+        tx.emit(EventType.CAPTURE_FAILED, cap)
+    else:
+        payment.amount_settled_minor += cap.amount_minor
+        tx.emit(EventType.CAPTURE_SUCCEEDED, cap)
+    _after_capture_settled(tx, payment)
+    return cap
+
+
+def _after_capture_settled(tx: Tx, payment: Payment) -> None:
+    pending = [
+        c for c in tx.store.captures_of(merchant_id=tx.merchant_id, payment_id=payment.id)
+        if c.status is CaptureState.PENDING
+    ]  # fmt: skip
+    payment.updated_at = tx.now
+    if payment.status is not PaymentState.PROCESSING or pending:
+        tx.store.update_payment(payment)
+        refunds.reconcile(tx, payment)
+        return
+    if payment.amount_settled_minor == 0:
+        release_hold(tx, payment, "authorization_released")
+        payment.failure_code = "settlement_failed"
+        payment.failure_message = "The money never arrived at the merchant's account"
+        transition(tx, payment, PaymentTrigger.FAIL)
+    else:
+        transition(tx, payment, PaymentTrigger.SETTLE)
+    refunds.reconcile(tx, payment)

@@ -1,0 +1,46 @@
+"""The repository's shared machinery: the connection, row locks, cursor pages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Connection, Select, select
+
+__all__ = ["Page", "StoreBase"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    has_more: bool
+
+
+class StoreBase:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.is_postgres = conn.dialect.name == "postgresql"
+
+    def _lock(self, query: Select[Any], *, skip_locked: bool = False) -> Select[Any]:
+        # SQLite needs no row locks: a writer holds the database (BEGIN IMMEDIATE).
+        if self.is_postgres:
+            return query.with_for_update(skip_locked=skip_locked)
+        return query
+
+    def _page(
+        self, table: Any, where: Any, limit: int, starting_after: str | None, ending_before: str | None
+    ) -> Sequence[Any]:
+        """Newest first, like the providers' list endpoints; ids sort by creation time."""
+        query = select(table).where(where)
+        if ending_before:
+            query = query.where(table.c.id > ending_before).order_by(table.c.id.asc()).limit(limit + 1)
+            rows = list(self.conn.execute(query).mappings())
+            more = len(rows) > limit
+            rows = list(reversed(rows[:limit]))
+            return rows + ([rows[-1]] if more and rows else [])
+        if starting_after:
+            query = query.where(table.c.id < starting_after)
+        return list(self.conn.execute(query.order_by(table.c.id.desc()).limit(limit + 1)).mappings())

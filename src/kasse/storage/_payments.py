@@ -1,0 +1,169 @@
+"""Queries of merchants, credentials, payments, captures and refunds."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+
+from kasse.domain.errors import Conflict
+from kasse.domain.models import Capture, Merchant, Payment, Refund
+from kasse.storage import schema as s
+from kasse.storage._base import Page, StoreBase
+from kasse.storage.rows import from_row, to_row
+
+
+class PaymentQueries(StoreBase):
+    # --- merchants and credentials -------------------------------------------------------------
+
+    def insert_merchant(self, merchant: Merchant, *, settings: dict[str, Any] | None = None) -> None:
+        self.conn.execute(insert(s.merchants).values(**to_row(merchant), settings=settings or {}))
+
+    def get_merchant(self, *, merchant_id: str, for_update: bool = False) -> Merchant | None:
+        query = select(s.merchants).where(s.merchants.c.id == merchant_id)
+        row = self.conn.execute(self._lock(query) if for_update else query).mappings().first()
+        return None if row is None else from_row(Merchant, row)
+
+    def list_merchants(self) -> list[Merchant]:
+        rows = self.conn.execute(select(s.merchants).order_by(s.merchants.c.id)).mappings()
+        return [from_row(Merchant, r) for r in rows]
+
+    def set_clock(self, *, merchant_id: str, offset_us: int, frozen_at: datetime | None) -> None:
+        self.conn.execute(
+            update(s.merchants)
+            .where(s.merchants.c.id == merchant_id)
+            .values(clock_offset_us=offset_us, clock_frozen_at=frozen_at)
+        )
+
+    def insert_credential(self, *, merchant_id: str, **values: Any) -> None:
+        self.conn.execute(insert(s.credentials).values(merchant_id=merchant_id, **values))
+
+    def find_credential(self, kind: str, lookup: str) -> dict[str, Any] | None:
+        query = select(s.credentials).where(s.credentials.c.kind == kind, s.credentials.c.lookup == lookup)
+        row = self.conn.execute(query).mappings().first()
+        return None if row is None else dict(row)
+
+    def credentials_of(self, *, merchant_id: str) -> list[dict[str, Any]]:
+        query = select(s.credentials).where(s.credentials.c.merchant_id == merchant_id)
+        return [dict(r) for r in self.conn.execute(query).mappings()]
+
+    # --- payments ------------------------------------------------------------------------------
+
+    def insert_payment(self, payment: Payment) -> None:
+        self.conn.execute(insert(s.payments).values(**to_row(payment)))
+
+    def get_payment(self, *, merchant_id: str, payment_id: str, for_update: bool = False) -> Payment | None:
+        query = select(s.payments).where(s.payments.c.merchant_id == merchant_id, s.payments.c.id == payment_id)
+        row = self.conn.execute(self._lock(query) if for_update else query).mappings().first()
+        return None if row is None else from_row(Payment, row)
+
+    def find_payment_by_token(self, token: str) -> Payment | None:
+        row = self.conn.execute(select(s.payments).where(s.payments.c.redirect_token == token)).mappings().first()
+        return None if row is None else from_row(Payment, row)
+
+    def find_payment_by_reference(self, *, merchant_id: str, origin: str, reference: str) -> Payment | None:
+        query = (
+            select(s.payments)
+            .where(
+                s.payments.c.merchant_id == merchant_id,
+                s.payments.c.origin == origin,
+                s.payments.c.reference == reference,
+            )
+            .order_by(s.payments.c.id.desc())
+            .limit(1)
+        )
+        row = self.conn.execute(query).mappings().first()
+        return None if row is None else from_row(Payment, row)
+
+    def update_payment(self, payment: Payment) -> None:
+        """Write a changed payment; a concurrent change in between (version moved) is a conflict."""
+        row = to_row(payment)
+        version = row.pop("version")
+        result = self.conn.execute(
+            update(s.payments)
+            .where(
+                s.payments.c.merchant_id == payment.merchant_id,
+                s.payments.c.id == payment.id,
+                s.payments.c.version == version,
+            )
+            .values(**row, version=version + 1)
+        )
+        if result.rowcount != 1:
+            raise Conflict("concurrent_update", f"Payment {payment.id} was changed concurrently; retry")
+        payment.version = version + 1
+
+    def list_payments(
+        self,
+        *,
+        merchant_id: str,
+        limit: int,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+        status: str | None = None,
+        created_gte: datetime | None = None,
+        created_lt: datetime | None = None,
+    ) -> Page[Payment]:
+        t = s.payments
+        conds = [t.c.merchant_id == merchant_id]
+        if status:
+            conds.append(t.c.status == status)
+        if created_gte:
+            conds.append(t.c.created_at >= created_gte)
+        if created_lt:
+            conds.append(t.c.created_at < created_lt)
+        rows = self._page(t, and_(*conds), limit, starting_after, ending_before)
+        return Page([from_row(Payment, r) for r in rows[:limit]], len(rows) > limit)
+
+    def count_payments_by_status(self) -> dict[str, int]:
+        query = select(s.payments.c.status, func.count()).group_by(s.payments.c.status)
+        return {status: n for status, n in self.conn.execute(query).all()}
+
+    # --- captures and refunds ------------------------------------------------------------------
+
+    def insert_capture(self, capture: Capture) -> None:
+        self.conn.execute(insert(s.captures).values(**to_row(capture)))
+
+    def update_capture(self, capture: Capture) -> None:
+        self.conn.execute(
+            update(s.captures)
+            .where(s.captures.c.merchant_id == capture.merchant_id, s.captures.c.id == capture.id)
+            .values(status=capture.status, updated_at=capture.updated_at)
+        )
+
+    def get_capture(self, *, merchant_id: str, capture_id: str) -> Capture | None:
+        query = select(s.captures).where(s.captures.c.merchant_id == merchant_id, s.captures.c.id == capture_id)
+        row = self.conn.execute(query).mappings().first()
+        return None if row is None else from_row(Capture, row)
+
+    def captures_of(self, *, merchant_id: str, payment_id: str) -> list[Capture]:
+        query = (
+            select(s.captures)
+            .where(s.captures.c.merchant_id == merchant_id, s.captures.c.payment_id == payment_id)
+            .order_by(s.captures.c.id)
+        )
+        return [from_row(Capture, r) for r in self.conn.execute(query).mappings()]
+
+    def insert_refund(self, refund: Refund) -> None:
+        self.conn.execute(insert(s.refunds).values(**to_row(refund)))
+
+    def update_refund(self, refund: Refund) -> None:
+        row = to_row(refund)
+        self.conn.execute(
+            update(s.refunds)
+            .where(s.refunds.c.merchant_id == refund.merchant_id, s.refunds.c.id == refund.id)
+            .values(**{k: row[k] for k in ("status", "deferred", "hold_transfer_id", "failure_reason", "updated_at")})
+        )
+
+    def get_refund(self, *, merchant_id: str, refund_id: str) -> Refund | None:
+        query = select(s.refunds).where(s.refunds.c.merchant_id == merchant_id, s.refunds.c.id == refund_id)
+        row = self.conn.execute(query).mappings().first()
+        return None if row is None else from_row(Refund, row)
+
+    def refunds_of(self, *, merchant_id: str, payment_id: str) -> list[Refund]:
+        query = (
+            select(s.refunds)
+            .where(s.refunds.c.merchant_id == merchant_id, s.refunds.c.payment_id == payment_id)
+            .order_by(s.refunds.c.id)
+        )
+        return [from_row(Refund, r) for r in self.conn.execute(query).mappings()]

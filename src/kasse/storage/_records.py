@@ -1,0 +1,113 @@
+"""Queries of events (the outbox), timers, idempotency keys, and the sandbox reset."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, select, update
+
+from kasse.domain.models import Event, Timer
+from kasse.storage import schema as s
+from kasse.storage._base import Page, StoreBase
+from kasse.storage.rows import from_row, to_row
+
+
+class RecordQueries(StoreBase):
+    # --- events --------------------------------------------------------------------------------
+
+    def insert_events(self, events: list[Event]) -> None:
+        if events:
+            self.conn.execute(insert(s.events), [to_row(e) for e in events])
+
+    def get_event(self, *, merchant_id: str, event_id: str) -> Event | None:
+        query = select(s.events).where(s.events.c.merchant_id == merchant_id, s.events.c.id == event_id)
+        row = self.conn.execute(query).mappings().first()
+        return None if row is None else from_row(Event, row)
+
+    def list_events(
+        self,
+        *,
+        merchant_id: str,
+        limit: int,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+        type: str | None = None,
+        payment_id: str | None = None,
+    ) -> Page[Event]:
+        t = s.events
+        conds = [t.c.merchant_id == merchant_id]
+        if type:
+            conds.append(t.c.type.like(type.replace("*", "%")) if "*" in type else t.c.type == type)
+        if payment_id:
+            conds.append(t.c.payment_id == payment_id)
+        rows = self._page(t, and_(*conds), limit, starting_after, ending_before)
+        return Page([from_row(Event, r) for r in rows[:limit]], len(rows) > limit)
+
+    # --- timers --------------------------------------------------------------------------------
+
+    def insert_timers(self, timers: list[Timer]) -> None:
+        if timers:
+            self.conn.execute(insert(s.timers), [to_row(t) for t in timers])
+
+    def next_due_timer(self, *, merchant_id: str, until: datetime) -> Timer | None:
+        """The earliest unfired timer due by ``until``, claimed (PostgreSQL: locked, others skip it)."""
+        t = s.timers
+        query = (
+            select(t)
+            .where(t.c.merchant_id == merchant_id, t.c.fired_at.is_(None), t.c.due_at <= until)
+            .order_by(t.c.due_at, t.c.id)
+            .limit(1)
+        )
+        row = self.conn.execute(self._lock(query, skip_locked=True)).mappings().first()
+        return None if row is None else from_row(Timer, row)
+
+    def mark_fired(self, *, merchant_id: str, timer_id: str, fired_at: datetime) -> bool:
+        t = s.timers
+        result = self.conn.execute(
+            update(t)
+            .where(t.c.merchant_id == merchant_id, t.c.id == timer_id, t.c.fired_at.is_(None))
+            .values(fired_at=fired_at)
+        )
+        return result.rowcount == 1
+
+    def merchants_with_timers(self) -> list[str]:
+        query = select(s.timers.c.merchant_id).where(s.timers.c.fired_at.is_(None)).distinct()
+        return list(self.conn.execute(query).scalars())
+
+    def count_due_timers(self, *, merchant_id: str, until: datetime) -> int:
+        t = s.timers
+        query = select(func.count()).where(t.c.merchant_id == merchant_id, t.c.fired_at.is_(None), t.c.due_at <= until)
+        return int(self.conn.execute(query).scalar_one())
+
+    def pending_timers(self, *, merchant_id: str) -> list[Timer]:
+        t = s.timers
+        query = select(t).where(t.c.merchant_id == merchant_id, t.c.fired_at.is_(None)).order_by(t.c.due_at)
+        return [from_row(Timer, r) for r in self.conn.execute(query).mappings()]
+
+    # --- idempotency ---------------------------------------------------------------------------
+
+    def get_idempotency(self, *, merchant_id: str, scope: str, key: str) -> dict[str, Any] | None:
+        t = s.idempotency_keys
+        query = select(t).where(t.c.merchant_id == merchant_id, t.c.scope == scope, t.c.key == key)
+        row = self.conn.execute(query).mappings().first()
+        return None if row is None else dict(row)
+
+    def insert_idempotency(self, *, merchant_id: str, **values: Any) -> None:
+        self.conn.execute(insert(s.idempotency_keys).values(merchant_id=merchant_id, **values))
+
+    # --- sandbox reset -------------------------------------------------------------------------
+
+    def delete_merchant_data(self, *, merchant_id: str) -> None:
+        """Everything this merchant did; the merchant and its credentials stay."""
+        for table in (
+            s.ledger_legs,
+            s.ledger_transfers,
+            s.events,
+            s.timers,
+            s.idempotency_keys,
+            s.refunds,
+            s.captures,
+            s.payments,
+        ):
+            self.conn.execute(delete(table).where(table.c.merchant_id == merchant_id))
