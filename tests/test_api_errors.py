@@ -76,6 +76,7 @@ BAD_BODIES = [
     pytest.param({"metadata": {"k": "v" * 501}}, "parameter_invalid", "metadata.k", id="metadata-value-long"),
     pytest.param({"metadata": {"k": 1}}, "parameter_invalid", "metadata.k", id="metadata-value-not-string"),
     pytest.param({"metadata": ["k"]}, "parameter_invalid", "metadata", id="metadata-not-object"),
+    pytest.param({"metadata": {"k" * 41: "v"}}, "parameter_invalid", "metadata." + "k" * 41, id="metadata-key-long"),
     pytest.param({"expires_in": 59}, "parameter_invalid", "expires_in", id="expires-in-too-short"),
     pytest.param({"expires_in": 30 * DAY_S + 1}, "parameter_invalid", "expires_in", id="expires-in-too-long"),
     pytest.param({"expires_in": 600.5}, "parameter_invalid", "expires_in", id="expires-in-fraction"),
@@ -116,9 +117,9 @@ def test_body_that_is_not_a_json_object(client: TestClient, raw: bytes, code: st
 
 
 def test_body_that_is_not_utf8_or_nested_too_deep(client: TestClient) -> None:
-    assert_error(client.post("/api/v1/payments", content=b'{"description": "\xff"}', headers=JSON), 400)
+    assert_error(client.post("/api/v1/payments", content=b'{"description": "\xff"}', headers=JSON), 400, "invalid_body")
     deep = b"[" * 100_000 + b"]" * 100_000
-    assert_error(client.post("/api/v1/payments", content=deep, headers=JSON), 400)
+    assert_error(client.post("/api/v1/payments", content=deep, headers=JSON), 400, "invalid_body")
     assert_nothing_written(client)
 
 

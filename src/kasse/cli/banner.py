@@ -5,10 +5,12 @@ from __future__ import annotations
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from kasse import __version__
 from kasse.config import Settings
 from kasse.engine.merchants import SANDBOX
+from kasse.storage.db import normalize_url
 
 __all__ = ["print_banner"]
 
@@ -45,6 +47,6 @@ def print_banner(console: Console, settings: Settings) -> None:
         "  (generated; set KASSE_ADMIN_TOKEN to fix it)" if settings.admin_token_generated else ""
     )
     cred_table.add_row("admin token", admin)
-    db = settings.database_url
+    db = make_url(normalize_url(settings.database_url)).render_as_string(hide_password=True)
     console.print(Panel.fit(doors, title=f"Kasse {__version__} — {base}", subtitle=f"database: {db}"))
     console.print(Panel.fit(cred_table, title="sandbox credentials"))

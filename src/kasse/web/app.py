@@ -91,7 +91,8 @@ def create_app(settings: Settings | None = None, *, kasse: Kasse | None = None) 
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> Response:
-        codes = {404: "not_found", 405: "method_not_allowed"}
+        # A 400 here is a body the framework could not decode (bad UTF-8, nesting too deep).
+        codes = {400: "invalid_body", 404: "not_found", 405: "method_not_allowed"}
         message = {404: "Unrecognized request URL", 405: "Method not allowed for this URL"}.get(
             exc.status_code, str(exc.detail)
         )

@@ -33,7 +33,8 @@ def require_json(request: Request) -> None:
 
 def param_name(loc: Sequence[Any]) -> str | None:
     """``("body", "customer", "email")`` → ``customer.email``; ``("query", "limit")`` → ``limit``."""
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    # Pydantic marks a bad dict key with a trailing "[key]": the key itself is the parameter.
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "[key]")]
     if not parts:
         return None
     out = parts[0]
