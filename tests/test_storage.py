@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
@@ -27,7 +29,7 @@ from kasse.engine import payments, refunds, timers
 from kasse.engine.merchants import create_merchant
 from kasse.engine.unit import Kasse
 from kasse.storage import schema
-from kasse.storage.db import Database, normalize_url
+from kasse.storage.db import MIGRATIONS, Database, normalize_url
 from kasse.storage.store import Store
 from tests.helpers import DAY_S, FakeWall, check, new_payment, row_counts, run
 
@@ -77,7 +79,9 @@ def test_migrations_apply_twice_and_match_the_schema(database: Database) -> None
         columns = {
             t.name: {c["name"] for c in inspect(conn).get_columns(t.name)} for t in schema.metadata.sorted_tables
         }
-    assert version == "0001"
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert version == ScriptDirectory.from_config(cfg).get_current_head()
     assert {t.name for t in schema.metadata.sorted_tables} <= tables
     for table in schema.metadata.sorted_tables:
         assert columns[table.name] == {c.name for c in table.columns}, f"{table.name} differs from schema.py"

@@ -78,22 +78,28 @@ def worker(
     database: DatabaseOpt = None,
     interval: Annotated[float, typer.Option(help="Seconds between scheduler passes")] = 0.5,
 ) -> None:
-    """Run the timer (and outbox) workers alone, for setups with several processes on PostgreSQL."""
-    from kasse.web.workers import Scheduler
+    """Run the timer and outbox workers alone, for setups with several processes on PostgreSQL."""
+    from kasse.delivery.worker import Deliverer
+    from kasse.web.workers import DeliveryWorker, Scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    kasse = _kasse(_settings(database))
-    scheduler = Scheduler(kasse, interval_s=interval)
+    settings = _settings(database)
+    kasse = _kasse(settings)
+    deliverer = Deliverer(kasse, base_url=settings.base_url)
+    loops = [Scheduler(kasse, interval_s=interval), DeliveryWorker(deliverer, interval_s=interval)]
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    scheduler.start()
+    for loop in loops:
+        loop.start()
     console.print(f"[bold]kasse worker[/] running on {kasse.db.engine.url.render_as_string(hide_password=True)}")
     try:
         while not stop.wait(1):
             pass
     except KeyboardInterrupt:
         pass
-    scheduler.stop()
+    for loop in loops:
+        loop.stop()
+    deliverer.close()
 
 
 @app.command()
@@ -135,12 +141,22 @@ def clock_advance(
     except ValueError as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
+    from kasse.delivery.clock import advance
+    from kasse.delivery.worker import Deliverer
+
+    settings = _settings(database)
+    deliverer = Deliverer(_kasse(settings), base_url=settings.base_url)
     try:
-        reading = timers.advance_clock(_kasse(_settings(database)), merchant_id=merchant, seconds=seconds)
+        reading, attempts = advance(deliverer, merchant_id=merchant, seconds=seconds)
     except DomainError as exc:
         err.print(f"[red]{exc.message}[/]")
         raise typer.Exit(1) from None
-    console.print(f"clock of [bold]{merchant}[/] now {reading.now.isoformat()}; {len(reading.fired)} timer(s) fired")
+    finally:
+        deliverer.close()
+    console.print(
+        f"clock of [bold]{merchant}[/] now {reading.now.isoformat()}; {len(reading.fired)} timer(s) fired, "
+        f"{attempts} webhook attempt(s)"
+    )
     for fired in reading.fired:
         console.print(f"  {fired.due_at.isoformat()}  {fired.kind.value:<22} {fired.subject_id}")
 

@@ -22,3 +22,4 @@ class EventType(StrEnum):
     REFUND_SUCCEEDED = "refund.succeeded"
     REFUND_FAILED = "refund.failed"
     REFUND_CANCELED = "refund.canceled"
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"

@@ -19,6 +19,9 @@ PREFIXES = {
     "event": "evt",
     "transfer": "tr",
     "timer": "tmr",
+    "webhook_endpoint": "we",
+    "delivery": "dlv",
+    "attempt": "att",
 }
 
 _lock = threading.Lock()

@@ -187,7 +187,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def snapshot(obj: Payment | Capture | Refund) -> dict[str, Any]:
+def snapshot(obj: Any) -> dict[str, Any]:
     """A JSON-safe copy of an object as it was when an event was emitted."""
     out: dict[str, Any] = {}
     for f in dataclasses.fields(obj):

@@ -18,7 +18,18 @@ from kasse.domain.models import Timer, TimerKind
 from kasse.engine import captures, payments, refunds
 from kasse.engine.unit import Kasse, Tx
 
-__all__ = ["ClockReading", "Fired", "advance_clock", "fire_due", "freeze_clock", "read_clock", "resume_clock"]
+__all__ = [
+    "ClockReading",
+    "Fired",
+    "advance_clock",
+    "fire_due",
+    "fire_next",
+    "freeze_clock",
+    "move_clock",
+    "next_timer_due",
+    "read_clock",
+    "resume_clock",
+]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +58,17 @@ class ClockReading:
     frozen: bool
     offset_s: float
     fired: list[Fired]
+
+
+def fire_next(kasse: Kasse, *, merchant_id: str, until: datetime, at_due_time: bool = True) -> Fired | None:
+    """Fire the earliest timer due by ``until``, if any."""
+    return _fire_one(kasse, merchant_id=merchant_id, until=until, at_due_time=at_due_time)
+
+
+def next_timer_due(kasse: Kasse, *, merchant_id: str) -> datetime | None:
+    with kasse.read() as store:
+        pending = store.pending_timers(merchant_id=merchant_id)
+    return pending[0].due_at if pending else None
 
 
 def _fire_one(kasse: Kasse, *, merchant_id: str, until: datetime, at_due_time: bool) -> Fired | None:
@@ -87,12 +109,17 @@ def read_clock(kasse: Kasse, *, merchant_id: str) -> ClockReading:
     return _reading(clock, clock.now(kasse.wall()), [])
 
 
-def advance_clock(kasse: Kasse, *, merchant_id: str, seconds: float) -> ClockReading:
-    """Move the merchant's clock forward and fire what fell due, before returning."""
+def move_clock(kasse: Kasse, *, merchant_id: str, seconds: float) -> datetime:
+    """Move the merchant's clock forward (nothing fires yet); returns the new time."""
     with kasse.unit(merchant_id=merchant_id, lock_merchant=True) as tx:
         clock = tx.clock.advanced(seconds, kasse.wall())
         tx.store.set_clock(merchant_id=merchant_id, offset_us=clock.offset_us, frozen_at=clock.frozen_at)
-        target = clock.now(kasse.wall())
+        return clock.now(kasse.wall())
+
+
+def advance_clock(kasse: Kasse, *, merchant_id: str, seconds: float) -> ClockReading:
+    """Move the merchant's clock forward and fire what fell due, before returning."""
+    target = move_clock(kasse, merchant_id=merchant_id, seconds=seconds)
     fired = fire_due(kasse, merchant_id=merchant_id, until=target)
     with kasse.unit(merchant_id=merchant_id) as tx:
         return _reading(tx.clock, tx.now, fired)

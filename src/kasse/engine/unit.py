@@ -17,6 +17,7 @@ from kasse.domain.errors import NotFound
 from kasse.domain.ids import PREFIXES, new_id
 from kasse.domain.ledger import Transfer, check_transfer
 from kasse.domain.models import Capture, Event, Payment, Refund, Timer, TimerKind, snapshot
+from kasse.domain.webhooks import Delivery, DeliveryStatus, WebhookEndpoint, matches
 from kasse.storage.db import Database
 from kasse.storage.store import Store
 
@@ -36,9 +37,9 @@ class Tx:
     def new_id(self, kind: str) -> str:
         return new_id(PREFIXES[kind], self.wall())
 
-    def emit(self, event_type: str, obj: Payment | Capture | Refund) -> Event:
+    def emit(self, event_type: str, obj: Payment | Capture | Refund | WebhookEndpoint) -> Event:
         kind = PREFIXES_BY_CLASS[type(obj)]
-        payment_id = obj.id if isinstance(obj, Payment) else obj.payment_id
+        payment_id = obj.id if isinstance(obj, Payment) else getattr(obj, "payment_id", None)
         event = Event(
             id=self.new_id("event"),
             merchant_id=self.merchant_id,
@@ -69,11 +70,33 @@ class Tx:
         self.store.insert_transfer(transfer)
 
     def flush(self) -> None:
+        """Write the buffered events and timers, and a delivery of each event to every enabled webhook
+        endpoint that wants it: the transactional outbox, committed with the change itself."""
         self.store.insert_events(self.events)
         self.store.insert_timers(self.timers)
+        if self.events:
+            self.store.insert_deliveries(fan_out(self, self.store.enabled_endpoints(merchant_id=self.merchant_id)))
 
 
-PREFIXES_BY_CLASS: dict[type, str] = {Payment: "payment", Capture: "capture", Refund: "refund"}
+PREFIXES_BY_CLASS: dict[type, str] = {
+    Payment: "payment",
+    Capture: "capture",
+    Refund: "refund",
+    WebhookEndpoint: "webhook_endpoint",
+}
+
+
+def fan_out(tx: Tx, endpoints: list[WebhookEndpoint]) -> list[Delivery]:
+    return [
+        Delivery(
+            id=tx.new_id("delivery"), merchant_id=tx.merchant_id, event_id=event.id, endpoint_id=endpoint.id,
+            status=DeliveryStatus.PENDING, attempts=0, created_at=tx.now, updated_at=tx.now,
+            next_attempt_at=event.created_at,
+        )
+        for event in tx.events
+        for endpoint in endpoints
+        if matches(endpoint.enabled_events, event.type)
+    ]  # fmt: skip
 
 
 class Kasse:

@@ -99,8 +99,10 @@ class RecordQueries(StoreBase):
     # --- sandbox reset -------------------------------------------------------------------------
 
     def delete_merchant_data(self, *, merchant_id: str) -> None:
-        """Everything this merchant did; the merchant and its credentials stay."""
+        """Everything this merchant did; the merchant, its credentials and webhook endpoints stay."""
         for table in (
+            s.delivery_attempts,
+            s.deliveries,
             s.ledger_legs,
             s.ledger_transfers,
             s.events,

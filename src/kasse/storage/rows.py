@@ -22,6 +22,7 @@ from kasse.domain.models import (
     TimerKind,
 )
 from kasse.domain.states import CaptureState, PaymentState, RefundState
+from kasse.domain.webhooks import Delivery, DeliveryStatus, EndpointStatus, WebhookEndpoint
 
 __all__ = ["from_row", "to_row"]
 
@@ -32,7 +33,13 @@ _CONVERT: dict[str, Any] = {
     "capture_method": CaptureMethod,
     "kind": TimerKind,
 }
-_STATUS: dict[type, Any] = {Payment: PaymentState, Capture: CaptureState, Refund: RefundState}
+_STATUS: dict[type, Any] = {
+    Payment: PaymentState,
+    Capture: CaptureState,
+    Refund: RefundState,
+    WebhookEndpoint: EndpointStatus,
+    Delivery: DeliveryStatus,
+}
 
 
 def to_row(obj: Any) -> dict[str, Any]:

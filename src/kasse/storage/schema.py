@@ -30,6 +30,8 @@ from kasse.domain.clock import utc
 __all__ = [
     "captures",
     "credentials",
+    "deliveries",
+    "delivery_attempts",
     "events",
     "idempotency_keys",
     "ledger_legs",
@@ -39,6 +41,7 @@ __all__ = [
     "payments",
     "refunds",
     "timers",
+    "webhook_endpoints",
 ]
 
 
@@ -254,4 +257,65 @@ idempotency_keys = Table(
     Column("response_headers", JSONType, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("merchant_id", "scope", "key"),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    _id(),
+    _merchant(),
+    # The dialect whose notification format this endpoint receives (native: Standard Webhooks).
+    Column("dialect", String(20), nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("enabled_events", JSONType, nullable=False),
+    Column("description", String(500)),
+    # Signing secrets are kept in the clear: signing needs them (docs/security.md).
+    Column("secret", String(200), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("disabled_reason", String(60)),
+    Column("failing_since", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "merchant_id", "id"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    _id(),
+    _merchant(),
+    Column("event_id", String(40), ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("endpoint_id", String(40), ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    # When the next attempt is due, on the merchant's clock; NULL once the delivery is final.
+    Column("next_attempt_at", UTCDateTime),
+    # A worker's lease (wall time): while it runs, no other worker sends this delivery.
+    Column("leased_until", UTCDateTime),
+    Column("last_response_status", Integer),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "merchant_id", "event_id"),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "merchant_id", "endpoint_id", "id"),
+)
+
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    _id(),
+    _merchant(),
+    Column("delivery_id", String(40), ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("trigger", String(20), nullable=False),  # schedule | manual | clock
+    Column("url", String(2048), nullable=False),
+    Column("request_headers", JSONType, nullable=False),
+    Column("request_body", Text, nullable=False),
+    Column("response_status", Integer),
+    Column("response_body", Text),
+    Column("latency_ms", Integer),
+    Column("error", String(500)),
+    Column("succeeded", Boolean, nullable=False),
+    Column("attempted_at", UTCDateTime, nullable=False),
+    Index(None, "merchant_id", "delivery_id", "number"),
 )

@@ -11,9 +11,10 @@ from kasse.storage._base import Page
 from kasse.storage._ledger import LedgerQueries
 from kasse.storage._payments import PaymentQueries
 from kasse.storage._records import RecordQueries
+from kasse.storage._webhooks import WebhookQueries
 
 __all__ = ["Page", "Store"]
 
 
-class Store(PaymentQueries, LedgerQueries, RecordQueries):
+class Store(PaymentQueries, LedgerQueries, RecordQueries, WebhookQueries):
     """All queries over one connection (one transaction)."""

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from kasse.config import Settings
+from kasse.delivery.worker import Deliverer
 from kasse.domain.errors import DomainError
 from kasse.engine.merchants import ensure_sandbox_merchant
 from kasse.engine.unit import Kasse
@@ -23,7 +24,7 @@ from kasse.web import metrics
 from kasse.web.errors import error_response, native_error
 from kasse.web.middleware import BodyLimit, RequestMetrics
 from kasse.web.validation import validation_error
-from kasse.web.workers import Scheduler
+from kasse.web.workers import DeliveryWorker, Scheduler
 
 __all__ = ["create_app"]
 
@@ -60,13 +61,19 @@ def create_app(settings: Settings | None = None, *, kasse: Kasse | None = None) 
         kasse.db.migrate()
         if settings.create_sandbox_merchant:
             ensure_sandbox_merchant(kasse)
-        scheduler = Scheduler(kasse, interval_s=settings.scheduler_interval_s)
+        loops = [
+            Scheduler(kasse, interval_s=settings.scheduler_interval_s),
+            DeliveryWorker(deliverer, interval_s=settings.scheduler_interval_s),
+        ]
         if settings.run_workers:
-            scheduler.start()
+            for loop in loops:
+                loop.start()
         try:
             yield
         finally:
-            scheduler.stop()
+            for loop in loops:
+                loop.stop()
+            deliverer.close()
 
     app = FastAPI(
         title="Kasse",
@@ -77,8 +84,10 @@ def create_app(settings: Settings | None = None, *, kasse: Kasse | None = None) 
         redoc_url=None,
         lifespan=lifespan,
     )
+    deliverer = Deliverer(kasse, base_url=settings.base_url)
     app.state.settings = settings
     app.state.kasse = kasse
+    app.state.deliverer = deliverer
     app.state.metrics_registry = metrics.registry_for(kasse)
 
     @app.exception_handler(DomainError)
@@ -108,12 +117,14 @@ def create_app(settings: Settings | None = None, *, kasse: Kasse | None = None) 
         return native_error(500, "api_error", "internal_error", "An unexpected error occurred; it has been logged")
 
     from kasse.dialects.native.routes import router as native_router
+    from kasse.dialects.native.webhooks import router as webhooks_router
     from kasse.web.admin import router as admin_router
     from kasse.web.health import router as health_router
     from kasse.web.pages import router as pages_router
     from kasse.web.sandbox import router as sandbox_router
 
     app.include_router(native_router)
+    app.include_router(webhooks_router)
     app.include_router(sandbox_router)
     app.include_router(admin_router)
     app.include_router(pages_router)

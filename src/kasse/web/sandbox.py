@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from kasse.delivery import clock
 from kasse.dialects.native.errors import ERROR_RESPONSES
 from kasse.dialects.native.translate import payment_out
 from kasse.engine import payments, timers
@@ -68,8 +69,9 @@ def get_clock(request: Request, merchant_id: MerchantId) -> JSONResponse:
 
 @router.post("/clock/advance")
 def advance(request: Request, body: AdvanceIn, merchant_id: MerchantId) -> JSONResponse:
-    """Move this merchant's clock forward; every timer that falls due fires before the answer."""
-    return JSONResponse(_clock(timers.advance_clock(_kasse(request), merchant_id=merchant_id, seconds=body.seconds)))
+    """Move this merchant's clock forward; every timer and webhook retry that falls due happens first."""
+    reading, attempts = clock.advance(request.app.state.deliverer, merchant_id=merchant_id, seconds=body.seconds)
+    return JSONResponse({**_clock(reading), "delivery_attempts": attempts})
 
 
 @router.post("/clock/freeze")

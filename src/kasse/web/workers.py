@@ -1,28 +1,57 @@
-"""Background workers that run inside ``kasse serve`` (or alone as ``kasse worker``).
-
-The scheduler fires timers as merchants' live clocks reach them. The outbox delivery worker joins it
-with the notifications issue.
-"""
+"""Background workers that run inside ``kasse serve`` (or alone as ``kasse worker``): the scheduler
+fires timers as merchants' live clocks reach them; the delivery worker drains the outbox."""
 
 from __future__ import annotations
 
 import logging
 import threading
 
+from kasse.delivery.worker import Deliverer
 from kasse.engine import timers
 from kasse.engine.unit import Kasse
 
-__all__ = ["Scheduler"]
+__all__ = ["DeliveryWorker", "Loop", "Scheduler"]
 
 log = logging.getLogger(__name__)
 
 
-class Scheduler:
-    def __init__(self, kasse: Kasse, *, interval_s: float = 0.5) -> None:
-        self.kasse = kasse
+class Loop:
+    """Runs ``run_once`` every ``interval_s`` on a daemon thread until stopped."""
+
+    name = "kasse-loop"
+
+    def __init__(self, *, interval_s: float = 0.5) -> None:
         self.interval_s = interval_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def run_once(self) -> int:
+        raise NotImplementedError
+
+    def run_forever(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("%s pass failed", self.name)
+            self._stop.wait(self.interval_s)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run_forever, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+
+class Scheduler(Loop):
+    name = "kasse-scheduler"
+
+    def __init__(self, kasse: Kasse, *, interval_s: float = 0.5) -> None:
+        super().__init__(interval_s=interval_s)
+        self.kasse = kasse
 
     def run_once(self) -> int:
         """Fire every timer due on its merchant's clock now; returns how many fired."""
@@ -36,19 +65,13 @@ class Scheduler:
                 log.exception("timers of merchant %s failed", merchant_id)
         return fired
 
-    def run_forever(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:
-                log.exception("scheduler pass failed")
-            self._stop.wait(self.interval_s)
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run_forever, name="kasse-scheduler", daemon=True)
-        self._thread.start()
+class DeliveryWorker(Loop):
+    name = "kasse-delivery"
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+    def __init__(self, deliverer: Deliverer, *, interval_s: float = 0.5) -> None:
+        super().__init__(interval_s=interval_s)
+        self.deliverer = deliverer
+
+    def run_once(self) -> int:
+        return self.deliverer.run_once()

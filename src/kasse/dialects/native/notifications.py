@@ -1,15 +1,27 @@
-"""Native notifications: an event as delivered to a native webhook endpoint (Standard Webhooks
-signing and delivery come with the notifications issue)."""
+"""Native notifications: the event as the API shows it, POSTed as JSON with Standard Webhooks headers
+(``webhook-id`` is the event id, the receiver's deduplication key)."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
 
+from kasse.delivery.render import Rendered, register_renderer
+from kasse.delivery.signing import standard_webhooks_headers
 from kasse.dialects.native.translate import event_out
 from kasse.domain.models import Event
+from kasse.domain.webhooks import WebhookEndpoint
 
-__all__ = ["render_event"]
+__all__ = ["render"]
 
 
-def render_event(event: Event, base_url: str) -> dict[str, Any]:
-    return event_out(event, base_url)
+def render(event: Event, endpoint: WebhookEndpoint, *, base_url: str, wall_s: int) -> Rendered:
+    body = json.dumps(event_out(event, base_url), separators=(",", ":")).encode()
+    headers = {
+        "content-type": "application/json",
+        "user-agent": "Kasse-Webhooks/1.0",
+        **standard_webhooks_headers(endpoint.secret, event.id, wall_s, body),
+    }
+    return Rendered(endpoint.url, headers, body)
+
+
+register_renderer("native", render)

@@ -3,12 +3,14 @@ map is the identity, but it is still written out (and tested) like every dialect
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, assert_never
 
 from kasse.domain.clock import utc
 from kasse.domain.ledger import Transfer
-from kasse.domain.models import Capture, Event, Payment, Refund, from_snapshot
+from kasse.domain.models import Capture, Event, Payment, Refund, from_snapshot, snapshot
 from kasse.domain.states import PaymentState, RefundState
+from kasse.domain.webhooks import WebhookEndpoint
 
 __all__ = ["capture_out", "event_out", "payment_out", "payment_status", "refund_out", "transfer_out"]
 
@@ -117,7 +119,32 @@ def refund_out(r: Refund) -> dict[str, Any]:
     }
 
 
+def endpoint_out(endpoint: WebhookEndpoint | dict[str, Any], *, with_secret: bool = False) -> dict[str, Any]:
+    """A webhook endpoint; the signing secret only when it is created or rotated."""
+    e = endpoint if isinstance(endpoint, dict) else snapshot(endpoint)
+    out = {
+        "id": e["id"],
+        "object": "webhook_endpoint",
+        "url": e["url"],
+        "enabled_events": e["enabled_events"],
+        "description": e["description"],
+        "status": e["status"],
+        "disabled_reason": e["disabled_reason"],
+        "created_at": _ts(_dt(e["created_at"])),
+        "updated_at": _ts(_dt(e["updated_at"])),
+    }
+    if with_secret:
+        out["secret"] = e["secret"]
+    return out
+
+
+def _dt(value: Any) -> Any:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
 def object_out(kind: str, data: dict[str, Any], base_url: str) -> dict[str, Any]:
+    if kind == "webhook_endpoint":
+        return endpoint_out(data)
     obj = from_snapshot(kind, data)
     if isinstance(obj, Payment):
         return payment_out(obj, base_url)

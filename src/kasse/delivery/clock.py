@@ -1,0 +1,44 @@
+"""Advancing a clock with deliveries: timers and due delivery attempts happen in due order, each at
+its own due time, before the call returns (a receiver answering 500, 500, 200 sees three attempts
+when the clock is advanced past the second retry)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from kasse.delivery.worker import Deliverer
+from kasse.engine import timers
+from kasse.engine.timers import ClockReading, Fired
+
+__all__ = ["advance"]
+
+# Bounds one advance: a receiver that never answers 2xx runs out of retries long before this.
+MAX_STEPS = 100_000
+
+
+def advance(deliverer: Deliverer, *, merchant_id: str, seconds: float) -> tuple[ClockReading, int]:
+    """Advance the merchant's clock; returns the reading (with fired timers) and the attempts made."""
+    kasse = deliverer.kasse
+    target = timers.move_clock(kasse, merchant_id=merchant_id, seconds=seconds)
+    fired: list[Fired] = []
+    attempts = 0
+    for _ in range(MAX_STEPS):
+        timer_due = timers.next_timer_due(kasse, merchant_id=merchant_id)
+        with kasse.read() as store:
+            delivery_due = store.next_delivery_due(merchant_id=merchant_id)
+        timer_next = timer_due is not None and timer_due <= target
+        delivery_next = delivery_due is not None and delivery_due <= target
+        if timer_next and (not delivery_next or timer_due <= delivery_due):  # type: ignore[operator]
+            one = timers.fire_next(kasse, merchant_id=merchant_id, until=target)
+            if one is not None:
+                fired.append(one)
+        elif delivery_next:
+            # Only the earliest due moment: its attempts may schedule retries that fall due before target.
+            made = deliverer.deliver_due(merchant_id=merchant_id, until=delivery_due, at_due_time=True)
+            attempts += made
+            if made == 0:
+                break  # leased by another worker; it will record them
+        else:
+            break
+    reading = timers.read_clock(kasse, merchant_id=merchant_id)
+    return replace(reading, fired=fired), attempts

@@ -1,0 +1,136 @@
+"""Queries of webhook endpoints, deliveries and their attempts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, or_, select, update
+
+from kasse.domain.webhooks import Delivery, DeliveryStatus, EndpointStatus, WebhookEndpoint
+from kasse.storage import schema as s
+from kasse.storage._base import Page, StoreBase
+from kasse.storage.rows import from_row, to_row
+
+__all__ = ["WebhookQueries"]
+
+
+class WebhookQueries(StoreBase):
+    # --- endpoints -----------------------------------------------------------------------------
+
+    def insert_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        self.conn.execute(insert(s.webhook_endpoints).values(**to_row(endpoint)))
+
+    def update_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        row = to_row(endpoint)
+        t = s.webhook_endpoints
+        self.conn.execute(update(t).where(t.c.merchant_id == endpoint.merchant_id, t.c.id == endpoint.id).values(**row))
+
+    def get_endpoint(self, *, merchant_id: str, endpoint_id: str, for_update: bool = False) -> WebhookEndpoint | None:
+        t = s.webhook_endpoints
+        query = select(t).where(t.c.merchant_id == merchant_id, t.c.id == endpoint_id)
+        row = self.conn.execute(self._lock(query) if for_update else query).mappings().first()
+        return None if row is None else from_row(WebhookEndpoint, row)
+
+    def list_endpoints(
+        self, *, merchant_id: str, limit: int = 100, starting_after: str | None = None, ending_before: str | None = None
+    ) -> Page[WebhookEndpoint]:
+        t = s.webhook_endpoints
+        rows = self._page(t, t.c.merchant_id == merchant_id, limit, starting_after, ending_before)
+        return Page([from_row(WebhookEndpoint, r) for r in rows[:limit]], len(rows) > limit)
+
+    def enabled_endpoints(self, *, merchant_id: str) -> list[WebhookEndpoint]:
+        t = s.webhook_endpoints
+        query = select(t).where(t.c.merchant_id == merchant_id, t.c.status == EndpointStatus.ENABLED.value)
+        return [from_row(WebhookEndpoint, r) for r in self.conn.execute(query).mappings()]
+
+    def delete_endpoint(self, *, merchant_id: str, endpoint_id: str) -> bool:
+        t = s.webhook_endpoints
+        result = self.conn.execute(delete(t).where(t.c.merchant_id == merchant_id, t.c.id == endpoint_id))
+        return result.rowcount == 1
+
+    # --- deliveries ----------------------------------------------------------------------------
+
+    def insert_deliveries(self, deliveries: list[Delivery]) -> None:
+        if deliveries:
+            self.conn.execute(insert(s.deliveries), [to_row(d) for d in deliveries])
+
+    def get_delivery(self, *, merchant_id: str, delivery_id: str, for_update: bool = False) -> Delivery | None:
+        t = s.deliveries
+        query = select(t).where(t.c.merchant_id == merchant_id, t.c.id == delivery_id)
+        row = self.conn.execute(self._lock(query) if for_update else query).mappings().first()
+        return None if row is None else from_row(Delivery, row)
+
+    def update_delivery(self, delivery: Delivery) -> None:
+        t = s.deliveries
+        row = to_row(delivery)
+        self.conn.execute(update(t).where(t.c.merchant_id == delivery.merchant_id, t.c.id == delivery.id).values(**row))
+
+    def deliveries_of_event(self, *, merchant_id: str, event_id: str) -> list[Delivery]:
+        t = s.deliveries
+        query = select(t).where(t.c.merchant_id == merchant_id, t.c.event_id == event_id).order_by(t.c.id)
+        return [from_row(Delivery, r) for r in self.conn.execute(query).mappings()]
+
+    def claim_due_deliveries(
+        self, *, merchant_id: str, until: datetime, wall: datetime, lease_until: datetime, limit: int
+    ) -> list[Delivery]:
+        """Lease up to ``limit`` deliveries due by ``until`` (earliest first) that no live lease holds.
+
+        PostgreSQL: rows another worker is claiming are skipped (SKIP LOCKED); the lease, committed with
+        the claim, keeps them from being sent twice while the HTTP request is in flight."""
+        t = s.deliveries
+        query = (
+            select(t)
+            .where(
+                t.c.merchant_id == merchant_id,
+                t.c.status == DeliveryStatus.PENDING.value,
+                t.c.next_attempt_at <= until,
+                or_(t.c.leased_until.is_(None), t.c.leased_until < wall),
+            )
+            .order_by(t.c.next_attempt_at, t.c.id)
+            .limit(limit)
+        )
+        rows = [from_row(Delivery, r) for r in self.conn.execute(self._lock(query, skip_locked=True)).mappings()]
+        if rows:
+            self.conn.execute(
+                update(t)
+                .where(t.c.merchant_id == merchant_id, t.c.id.in_([d.id for d in rows]))
+                .values(leased_until=lease_until)
+            )
+        for d in rows:
+            d.leased_until = lease_until
+        return rows
+
+    def merchants_with_due_deliveries(self) -> list[str]:
+        t = s.deliveries
+        query = select(t.c.merchant_id).where(t.c.status == DeliveryStatus.PENDING.value).distinct()
+        return list(self.conn.execute(query).scalars())
+
+    def next_delivery_due(self, *, merchant_id: str) -> datetime | None:
+        t = s.deliveries
+        query = (
+            select(t.c.next_attempt_at)
+            .where(and_(t.c.merchant_id == merchant_id, t.c.status == DeliveryStatus.PENDING.value))
+            .order_by(t.c.next_attempt_at)
+            .limit(1)
+        )
+        value: datetime | None = self.conn.execute(query).scalar()
+        return value
+
+    def skip_pending_deliveries(self, *, merchant_id: str, endpoint_id: str, now: datetime) -> None:
+        t = s.deliveries
+        self.conn.execute(
+            update(t)
+            .where(t.c.merchant_id == merchant_id, t.c.endpoint_id == endpoint_id, t.c.status == "pending")
+            .values(status=DeliveryStatus.SKIPPED.value, next_attempt_at=None, updated_at=now)
+        )
+
+    # --- attempts ------------------------------------------------------------------------------
+
+    def insert_attempt(self, *, merchant_id: str, **values: Any) -> None:
+        self.conn.execute(insert(s.delivery_attempts).values(merchant_id=merchant_id, **values))
+
+    def attempts_of(self, *, merchant_id: str, delivery_id: str) -> list[dict[str, Any]]:
+        t = s.delivery_attempts
+        query = select(t).where(t.c.merchant_id == merchant_id, t.c.delivery_id == delivery_id).order_by(t.c.number)
+        return [dict(r) for r in self.conn.execute(query).mappings()]

@@ -1,0 +1,179 @@
+"""Native webhooks end to end: a real HTTP receiver on a loopback port verifies every delivery with the
+``standardwebhooks`` package; retries happen on the merchant's clock; replay; disabling."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from standardwebhooks import Webhook
+
+from tests.conftest import AUTH
+
+SOFORT = {"amount": 1000, "currency": "EUR", "method": "sofort", "return_url": "https://shop.example/r"}
+
+
+class Receiver:
+    """Answers with the next programmed status (then 200), verifying each request's signature."""
+
+    def __init__(self) -> None:
+        self.statuses: list[int] = []
+        self.received: list[dict[str, Any]] = []
+        self.secret: str | None = None
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                assert receiver.secret is not None
+                payload = Webhook(receiver.secret).verify(body, headers)  # raises if the signature is wrong
+                receiver.received.append({"headers": headers, "payload": payload})
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"ok" if status == 200 else b"boom")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def types(self) -> list[str]:
+        return [r["payload"]["type"] for r in self.received]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def register(client: TestClient, receiver: Receiver, events: list[str] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"url": receiver.url, "description": "test shop"}
+    if events is not None:
+        body["enabled_events"] = events
+    r = client.post("/api/v1/webhook_endpoints", json=body, headers=AUTH)
+    assert r.status_code == 201, r.text
+    endpoint: dict[str, Any] = r.json()
+    assert endpoint["secret"].startswith("whsec_")
+    receiver.secret = endpoint["secret"]
+    return endpoint
+
+
+def advance(client: TestClient, seconds: float) -> dict[str, Any]:
+    r = client.post("/_sandbox/clock/advance", json={"seconds": seconds}, headers=AUTH)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def test_a_payment_life_arrives_signed_and_in_order(client: TestClient, receiver: Receiver) -> None:
+    register(client, receiver)
+    pid = client.post("/api/v1/payments", json=SOFORT, headers=AUTH).json()["id"]
+    client.post(f"/_sandbox/payments/{pid}/approve", headers=AUTH)
+    advance(client, 1)  # deliveries due now go out before the answer
+    assert receiver.types() == ["payment.created", "payment.authorized", "payment.processing", "capture.created"]
+    advance(client, 2 * 86_400)
+    assert receiver.types()[4:] == ["capture.succeeded", "payment.succeeded"]
+    first = receiver.received[0]
+    assert first["headers"]["webhook-id"] == first["payload"]["id"]
+    assert first["payload"]["data"]["object"]["id"] == pid
+
+
+def test_only_enabled_events_are_delivered(client: TestClient, receiver: Receiver) -> None:
+    register(client, receiver, ["payment.succeeded", "refund.*"])
+    pid = client.post("/api/v1/payments", json=SOFORT, headers=AUTH).json()["id"]
+    client.post(f"/_sandbox/payments/{pid}/approve", headers=AUTH)
+    client.post(f"/api/v1/payments/{pid}/refunds", json={"amount": 100}, headers=AUTH)
+    advance(client, 3 * 86_400)
+    assert sorted(receiver.types()) == ["payment.succeeded", "refund.created", "refund.succeeded"]
+
+
+def test_500_500_200_gives_three_attempts_as_the_clock_advances(client: TestClient, receiver: Receiver) -> None:
+    register(client, receiver, ["payment.created"])
+    receiver.statuses = [500, 500]
+    pid = client.post("/api/v1/payments", json=SOFORT, headers=AUTH).json()["id"]
+    assert advance(client, 1)["delivery_attempts"] == 1
+    event_id = receiver.received[0]["payload"]["id"]
+    deliveries = client.get(f"/api/v1/events/{event_id}/deliveries", headers=AUTH).json()["data"]
+    assert [d["status"] for d in deliveries] == ["pending"] and deliveries[0]["attempt_count"] == 1
+    assert advance(client, 58)["delivery_attempts"] == 0  # the first retry is due a minute after the first
+    assert advance(client, 10 * 60)["delivery_attempts"] == 2  # at +1 min (500) and +6 min (200)
+    assert len(receiver.received) == 3 and {r["payload"]["id"] for r in receiver.received} == {event_id}
+    delivery = client.get(f"/api/v1/events/{event_id}/deliveries", headers=AUTH).json()["data"][0]
+    assert delivery["status"] == "succeeded" and delivery["attempt_count"] == 3
+    assert [a["response"]["status"] for a in delivery["attempts"]] == [500, 500, 200]
+    assert delivery["attempts"][0]["request"]["headers"]["webhook-id"] == event_id
+    assert json.loads(delivery["attempts"][2]["request"]["body"])["data"]["object"]["id"] == pid
+
+
+def test_a_delivery_can_be_replayed_by_hand(client: TestClient, receiver: Receiver) -> None:
+    register(client, receiver, ["payment.created"])
+    client.post("/api/v1/payments", json=SOFORT, headers=AUTH)
+    advance(client, 1)
+    event_id = receiver.received[0]["payload"]["id"]
+    delivery_id = client.get(f"/api/v1/events/{event_id}/deliveries", headers=AUTH).json()["data"][0]["id"]
+    r = client.post(f"/api/v1/deliveries/{delivery_id}/retry", headers=AUTH)
+    assert r.status_code == 200, r.text
+    assert [a["trigger"] for a in r.json()["attempts"]] == ["schedule", "manual"]
+    assert len(receiver.received) == 2
+
+
+def test_an_endpoint_failing_for_days_is_disabled_and_an_event_says_so(client: TestClient, receiver: Receiver) -> None:
+    endpoint = register(client, receiver, ["payment.*"])
+    receiver.statuses = [503] * 100
+    client.post("/api/v1/payments", json=SOFORT, headers=AUTH)
+    advance(client, 4 * 86_400)
+    current = client.get(f"/api/v1/webhook_endpoints/{endpoint['id']}", headers=AUTH).json()
+    assert current["status"] == "disabled" and current["disabled_reason"] == "failing"
+    events = client.get("/api/v1/events?type=webhook_endpoint.*", headers=AUTH).json()["data"]
+    assert [e["type"] for e in events] == ["webhook_endpoint.disabled"]
+    assert "secret" not in events[0]["data"]["object"]
+
+
+def test_a_disabled_endpoint_receives_nothing(client: TestClient, receiver: Receiver) -> None:
+    endpoint = register(client, receiver)
+    r = client.post(f"/api/v1/webhook_endpoints/{endpoint['id']}", json={"disabled": True}, headers=AUTH)
+    assert r.json()["status"] == "disabled"
+    client.post("/api/v1/payments", json=SOFORT, headers=AUTH)
+    advance(client, 3600)
+    assert receiver.received == []
+
+
+def test_endpoints_are_listed_rotated_and_deleted(client: TestClient, receiver: Receiver) -> None:
+    endpoint = register(client, receiver)
+    listed = client.get("/api/v1/webhook_endpoints", headers=AUTH).json()["data"]
+    assert [e["id"] for e in listed] == [endpoint["id"]] and "secret" not in listed[0]
+    rotated = client.post(f"/api/v1/webhook_endpoints/{endpoint['id']}/rotate_secret", headers=AUTH).json()
+    assert rotated["secret"] != endpoint["secret"]
+    receiver.secret = rotated["secret"]
+    client.post("/api/v1/payments", json=SOFORT, headers=AUTH)
+    advance(client, 1)
+    assert receiver.types() == ["payment.created"]  # verified with the new secret
+    assert client.delete(f"/api/v1/webhook_endpoints/{endpoint['id']}", headers=AUTH).json()["deleted"] is True
+    assert client.get(f"/api/v1/webhook_endpoints/{endpoint['id']}", headers=AUTH).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [({"url": "ftp://x"}, "url"), ({"url": "http://x", "enabled_events": ["nope.thing"]}, "enabled_events"),
+     ({"url": "http://x", "enabled_events": []}, "enabled_events"), ({"url": "http://x", "x": 1}, "x")],
+)  # fmt: skip
+def test_bad_endpoints_are_refused_and_leave_nothing(client: TestClient, body: dict[str, Any], param: str) -> None:
+    r = client.post("/api/v1/webhook_endpoints", json=body, headers=AUTH)
+    assert r.status_code == 400 and r.json()["error"]["param"] == param
+    assert client.get("/api/v1/webhook_endpoints", headers=AUTH).json()["data"] == []
