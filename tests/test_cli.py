@@ -173,3 +173,28 @@ def test_worker_fires_timers_that_fall_due_on_a_live_clock(process_env: dict[str
     finally:
         out = _stop(proc)
     assert status is PaymentState.EXPIRED, out
+
+
+def test_events_list_and_resend_deliver_to_a_real_receiver(db_url: str) -> None:
+    from kasse.engine import webhooks
+    from tests.test_webhooks import Receiver
+
+    invoke("migrate", "--database", db_url)
+    kasse = Kasse(Database(db_url))
+    receiver = Receiver()
+    try:
+        with kasse.unit(merchant_id=SANDBOX.id) as tx:
+            endpoint = webhooks.create_endpoint(tx, url=receiver.url, enabled_events=["*"], description=None)
+        receiver.secret = endpoint.secret
+        with kasse.unit(merchant_id=SANDBOX.id) as tx:
+            payments.create_payment(tx, payments.CreatePayment(amount_minor=100, currency="EUR", method=Method.SOFORT))
+        listed = invoke("events", "list", "--database", db_url)
+        assert "payment.created" in listed and "pending(0)" in listed
+        with kasse.read() as store:
+            (event,) = store.list_events(merchant_id=SANDBOX.id, limit=10).items
+        out = invoke("events", "resend", event.id, "--database", db_url)
+        assert "200" in out
+        assert receiver.types() == ["payment.created"]
+        assert "succeeded(1)" in invoke("events", "list", "--database", db_url)
+    finally:
+        receiver.close()

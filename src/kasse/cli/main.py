@@ -27,10 +27,12 @@ merchant_app = typer.Typer(help="Merchants and their credentials.", no_args_is_h
 clock_app = typer.Typer(help="A merchant's clock.", no_args_is_help=True)
 payments_app = typer.Typer(help="Payments.", no_args_is_help=True)
 docs_app = typer.Typer(help="Generated documentation.", no_args_is_help=True)
+events_app = typer.Typer(help="Events and their webhook deliveries.", no_args_is_help=True)
 app.add_typer(merchant_app, name="merchant")
 app.add_typer(clock_app, name="clock")
 app.add_typer(payments_app, name="payments")
 app.add_typer(docs_app, name="docs")
+app.add_typer(events_app, name="events")
 
 console = Console()
 err = Console(stderr=True)
@@ -199,6 +201,57 @@ def payments_list(
     for p in page.items:
         table.add_row(p.id, p.status.value, f"{p.amount_minor} {p.currency}", p.method.value, p.created_at.isoformat())
     console.print(table)
+
+
+@events_app.command("list")
+def events_list(
+    merchant: MerchantOpt = SANDBOX.id,
+    type: Annotated[str | None, typer.Option("--type", help="e.g. payment.succeeded or payment.*")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
+    database: DatabaseOpt = None,
+) -> None:
+    """The newest events, with how their deliveries went."""
+    kasse = _kasse(_settings(database))
+    table = Table(title=f"Events of {merchant}")
+    for column in ("id", "type", "object", "created", "deliveries"):
+        table.add_column(column)
+    with kasse.read() as store:
+        page = store.list_events(merchant_id=merchant, limit=limit, type=type)
+        for e in page.items:
+            deliveries = store.deliveries_of_event(merchant_id=merchant, event_id=e.id)
+            summary = ", ".join(f"{d.status.value}({d.attempts})" for d in deliveries) or "-"
+            table.add_row(e.id, e.type, e.object_id, e.created_at.isoformat(), summary)
+    console.print(table)
+
+
+@events_app.command("resend")
+def events_resend(
+    event_id: Annotated[str, typer.Argument(help="The event to send again")],
+    merchant: MerchantOpt = SANDBOX.id,
+    database: DatabaseOpt = None,
+) -> None:
+    """Send an event again to every endpoint it was delivered to, now (recorded as manual attempts)."""
+    from kasse.delivery.worker import Deliverer
+
+    settings = _settings(database)
+    kasse = _kasse(settings)
+    with kasse.read() as store:
+        if store.get_event(merchant_id=merchant, event_id=event_id) is None:
+            err.print(f"[red]No such event: {event_id}[/]")
+            raise typer.Exit(1)
+        deliveries = store.deliveries_of_event(merchant_id=merchant, event_id=event_id)
+    if not deliveries:
+        err.print("[yellow]This event has no deliveries: no endpoint wanted it[/]")
+        raise typer.Exit(1)
+    deliverer = Deliverer(kasse, base_url=settings.base_url)
+    try:
+        for delivery in deliveries:
+            outcome = deliverer.attempt(delivery, trigger="manual")
+            shown = outcome.status if outcome.status is not None else outcome.error
+            colour = "green" if outcome.ok else "red"
+            console.print(f"{delivery.id} → [{colour}]{shown}[/] in {outcome.latency_ms} ms")
+    finally:
+        deliverer.close()
 
 
 @docs_app.command("lifecycle")
