@@ -177,3 +177,93 @@ def test_bad_endpoints_are_refused_and_leave_nothing(client: TestClient, body: d
     r = client.post("/api/v1/webhook_endpoints", json=body, headers=AUTH)
     assert r.status_code == 400 and r.json()["error"]["param"] == param
     assert client.get("/api/v1/webhook_endpoints", headers=AUTH).json()["data"] == []
+
+
+# --- delivery settings and the sandbox fault switch ---------------------------------------------------
+
+
+def deliveries_of_first(client: TestClient, receiver: Receiver | None = None) -> list[dict[str, Any]]:
+    events = client.get("/api/v1/events?type=payment.created", headers=AUTH).json()["data"]
+    data: list[dict[str, Any]] = client.get(f"/api/v1/events/{events[-1]['id']}/deliveries", headers=AUTH).json()[
+        "data"
+    ]
+    return data
+
+
+def test_a_merchant_sets_its_own_timeout_and_retry_schedule(client: TestClient, receiver: Receiver) -> None:
+    register(client, receiver, ["payment.created"])
+    r = client.post("/api/v1/webhook_settings", json={"timeout_seconds": 2, "retry_schedule": [10, 20]}, headers=AUTH)
+    assert r.json() == {"object": "webhook_settings", "timeout_seconds": 2.0, "retry_schedule": [10, 20]}
+    assert client.get("/api/v1/webhook_settings", headers=AUTH).json()["retry_schedule"] == [10, 20]
+    receiver.statuses = [500] * 10
+    client.post("/api/v1/payments", json=SOFORT, headers=AUTH)
+    assert advance(client, 1)["delivery_attempts"] == 1
+    assert advance(client, 40)["delivery_attempts"] == 2  # at +10 s and +30 s, then the schedule is used up
+    (delivery,) = deliveries_of_first(client)
+    assert delivery["status"] == "failed" and delivery["attempt_count"] == 3
+    assert advance(client, 86_400)["delivery_attempts"] == 0
+
+
+@pytest.mark.parametrize("body", [{"timeout_seconds": 0}, {"retry_schedule": [0]}, {"retry_schedule": "60"}])
+def test_bad_webhook_settings_are_refused(client: TestClient, body: dict[str, Any]) -> None:
+    assert client.post("/api/v1/webhook_settings", json=body, headers=AUTH).status_code == 400
+    assert client.get("/api/v1/webhook_settings", headers=AUTH).json()["timeout_seconds"] == 10.0
+
+
+def set_faults(client: TestClient, **faults: Any) -> dict[str, Any]:
+    r = client.post("/_sandbox/faults", json=faults, headers=AUTH)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def test_dropped_deliveries_are_recorded_and_retried(client: TestClient, receiver: Receiver) -> None:
+    register(client, receiver, ["payment.created"])
+    assert set_faults(client, drop=1.0)["active"] is True
+    client.post("/api/v1/payments", json=SOFORT, headers=AUTH)
+    advance(client, 1)
+    assert receiver.received == []
+    (delivery,) = deliveries_of_first(client)
+    assert delivery["attempts"][0]["error"] == "dropped by the sandbox fault switch"
+    assert client.delete("/_sandbox/faults", headers=AUTH).json()["active"] is False
+    advance(client, 60)
+    assert receiver.types() == ["payment.created"]
+    assert deliveries_of_first(client)[0]["status"] == "succeeded"
+
+
+def test_duplicated_deliveries_arrive_twice_with_one_webhook_id(client: TestClient, receiver: Receiver) -> None:
+    register(client, receiver, ["payment.created"])
+    set_faults(client, duplicate=1.0)
+    client.post("/api/v1/payments", json=SOFORT, headers=AUTH)
+    advance(client, 1)
+    assert len(receiver.received) == 2
+    assert receiver.received[0]["headers"]["webhook-id"] == receiver.received[1]["headers"]["webhook-id"]
+    assert [a["trigger"] for a in deliveries_of_first(client)[0]["attempts"]] == ["schedule", "duplicate"]
+
+
+def test_held_back_deliveries_arrive_after_the_delay(client: TestClient, receiver: Receiver) -> None:
+    register(client, receiver, ["payment.created"])
+    set_faults(client, delay=1.0, delay_seconds=300)
+    client.post("/api/v1/payments", json=SOFORT, headers=AUTH)
+    advance(client, 299)
+    assert receiver.received == []
+    advance(client, 2)
+    assert receiver.types() == ["payment.created"]
+
+
+def test_reordered_batches_arrive_in_reverse(client: TestClient, receiver: Receiver) -> None:
+    register(client, receiver, ["payment.created"])
+    set_faults(client, reorder=1.0, seed=7)
+    ids = [client.post("/api/v1/payments", json=SOFORT, headers=AUTH).json()["id"] for _ in range(3)]
+    advance(client, 1)
+    assert [r["payload"]["data"]["object"]["id"] for r in receiver.received] == list(reversed(ids))
+
+
+def test_faults_are_validated_and_scoped_to_the_merchant(client: TestClient) -> None:
+    assert client.post("/_sandbox/faults", json={"drop": 1.5}, headers=AUTH).status_code == 400
+    assert client.get("/_sandbox/faults", headers=AUTH).json()["active"] is False
+    set_faults(client, drop=0.5, seed=1)
+    admin = {"Authorization": f"Bearer {client.app.state.settings.admin_token}"}  # type: ignore[attr-defined]
+    other = client.post("/_admin/merchants", json={"name": "Other"}, headers=admin).json()
+    theirs = client.get("/_sandbox/faults", headers={"Authorization": f"Bearer {other['secret_key']}"}).json()
+    assert theirs["active"] is False and client.get("/_sandbox/faults", headers=AUTH).json()["drop"] == 0.5

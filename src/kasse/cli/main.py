@@ -79,6 +79,9 @@ def serve(
 def worker(
     database: DatabaseOpt = None,
     interval: Annotated[float, typer.Option(help="Seconds between scheduler passes")] = 0.5,
+    lease_seconds: Annotated[
+        float, typer.Option(min=0.5, help="How long a claimed delivery is reserved before another worker may send it")
+    ] = 60.0,
 ) -> None:
     """Run the timer and outbox workers alone, for setups with several processes on PostgreSQL."""
     from kasse.delivery.worker import Deliverer
@@ -87,7 +90,7 @@ def worker(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _settings(database)
     kasse = _kasse(settings)
-    deliverer = Deliverer(kasse, base_url=settings.base_url)
+    deliverer = Deliverer(kasse, base_url=settings.base_url, lease_s=lease_seconds)
     loops = [Scheduler(kasse, interval_s=interval), DeliveryWorker(deliverer, interval_s=interval)]
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import httpx
 
+from kasse.delivery.faults import FaultDice
 from kasse.delivery.render import Rendered, renderer_for
 from kasse.domain.clock import WallClock, monotonic_s, system_wall_clock
 from kasse.domain.errors import NotFound
@@ -19,8 +20,10 @@ from kasse.domain.events import EventType
 from kasse.domain.webhooks import (
     DISABLE_AFTER_FAILING_S,
     Delivery,
+    DeliverySettings,
     DeliveryStatus,
     EndpointStatus,
+    Faults,
     WebhookEndpoint,
     retry_delay_s,
 )
@@ -31,6 +34,13 @@ __all__ = ["Deliverer", "Outcome"]
 log = logging.getLogger(__name__)
 
 EXCERPT_CHARS = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    settings: DeliverySettings
+    faults: Faults
+    dice: FaultDice
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,14 +84,34 @@ class Deliverer:
     def deliver_due(self, *, merchant_id: str, until: datetime | None = None, at_due_time: bool = False) -> int:
         """Send every delivery due by ``until`` (default: the merchant's now); returns attempts made."""
         sent = 0
+        profile = self.profile(merchant_id)
         while True:
             limit = until if until is not None else self.kasse.merchant_now(merchant_id=merchant_id)
             claimed = self.claim(merchant_id=merchant_id, until=limit)
-            for delivery in claimed:
-                self.attempt(delivery, at=delivery.next_attempt_at if at_due_time else None)
+            for delivery in profile.dice.order(claimed):
+                at = delivery.next_attempt_at if at_due_time else None
+                if profile.dice.hold_back(delivery):
+                    self._hold_back(delivery, profile.faults.delay_s, at=at)
+                    continue
+                self.attempt(delivery, at=at, profile=profile)
                 sent += 1
             if len(claimed) < self.batch:
                 return sent
+
+    def profile(self, merchant_id: str) -> Profile:
+        """The merchant's delivery settings and sandbox faults, read once per pass."""
+        with self.kasse.read() as store:
+            settings = store.merchant_settings(merchant_id=merchant_id)
+        faults = Faults.from_dict(settings.get("faults"))
+        return Profile(DeliverySettings.from_dict(settings.get("webhooks")), faults, FaultDice(faults))
+
+    def _hold_back(self, delivery: Delivery, delay_s: int, *, at: datetime | None) -> None:
+        with self.kasse.unit(merchant_id=delivery.merchant_id, at=at) as tx:
+            current = tx.store.get_delivery(merchant_id=delivery.merchant_id, delivery_id=delivery.id, for_update=True)
+            if current is not None and current.next_attempt_at is not None:
+                current.next_attempt_at = current.next_attempt_at + timedelta(seconds=delay_s)
+                current.leased_until, current.updated_at = None, tx.now
+                tx.store.update_delivery(current)
 
     def run_once(self) -> int:
         with self.kasse.read() as store:
@@ -96,7 +126,14 @@ class Deliverer:
 
     # --- one attempt ---------------------------------------------------------------------------
 
-    def attempt(self, delivery: Delivery, *, at: datetime | None = None, trigger: str = "schedule") -> Outcome:
+    def attempt(
+        self,
+        delivery: Delivery,
+        *,
+        at: datetime | None = None,
+        trigger: str = "schedule",
+        profile: Profile | None = None,
+    ) -> Outcome:
         with self.kasse.read() as store:
             event = store.get_event(merchant_id=delivery.merchant_id, event_id=delivery.event_id)
             endpoint = store.get_endpoint(merchant_id=delivery.merchant_id, endpoint_id=delivery.endpoint_id)
@@ -105,14 +142,23 @@ class Deliverer:
         rendered = renderer_for(endpoint.dialect)(
             event, endpoint, base_url=self.base_url, wall_s=int(self.signing_clock().timestamp())
         )
-        outcome = self._send(delivery.id, rendered)
-        self._record(delivery, endpoint, rendered, outcome, at=at, trigger=trigger)
+        profile = profile or self.profile(delivery.merchant_id)
+        if trigger == "schedule" and profile.dice.drop():
+            outcome: Outcome = _Failed(delivery.id, None, "dropped by the sandbox fault switch", 0)
+        else:
+            outcome = self._send(delivery.id, rendered, profile.settings.timeout_s)
+        self._record(delivery, endpoint, rendered, outcome, at=at, trigger=trigger, schedule=profile.settings)
+        if outcome.ok and trigger == "schedule" and profile.dice.duplicate():
+            again = self._send(delivery.id, rendered, profile.settings.timeout_s)
+            self._record(delivery, endpoint, rendered, again, at=at, trigger="duplicate", schedule=profile.settings)
         return outcome
 
-    def _send(self, delivery_id: str, rendered: Rendered) -> Outcome:
+    def _send(self, delivery_id: str, rendered: Rendered, timeout_s: float) -> Outcome:
         started = monotonic_s()
         try:
-            response = self.client.post(rendered.url, content=rendered.body, headers=rendered.headers)
+            response = self.client.post(
+                rendered.url, content=rendered.body, headers=rendered.headers, timeout=timeout_s
+            )
         except httpx.HTTPError as exc:
             latency = int((monotonic_s() - started) * 1000)
             return _Failed(delivery_id, None, f"{type(exc).__name__}: {exc}"[:500], latency)
@@ -121,7 +167,7 @@ class Deliverer:
 
     def _record(
         self, delivery: Delivery, endpoint: WebhookEndpoint, rendered: Rendered, outcome: Outcome, *,
-        at: datetime | None, trigger: str,
+        at: datetime | None, trigger: str, schedule: DeliverySettings,
     ) -> None:  # fmt: skip
         with self.kasse.unit(merchant_id=delivery.merchant_id, at=at) as tx:
             current = tx.store.get_delivery(merchant_id=delivery.merchant_id, delivery_id=delivery.id, for_update=True)
@@ -145,7 +191,7 @@ class Deliverer:
                     ep.failing_since, ep.updated_at = None, tx.now
                     tx.store.update_endpoint(ep)
             elif current.status is DeliveryStatus.PENDING:
-                delay = retry_delay_s(current.attempts)
+                delay = retry_delay_s(current.attempts, schedule.retry_schedule_s)
                 current.next_attempt_at = None if delay is None else tx.now + timedelta(seconds=delay)
                 if delay is None:
                     current.status = DeliveryStatus.FAILED

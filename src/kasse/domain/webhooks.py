@@ -14,8 +14,10 @@ __all__ = [
     "DISABLE_AFTER_FAILING_S",
     "RETRY_SCHEDULE_S",
     "Delivery",
+    "DeliverySettings",
     "DeliveryStatus",
     "EndpointStatus",
+    "Faults",
     "WebhookEndpoint",
     "matches",
     "retry_delay_s",
@@ -87,3 +89,59 @@ def retry_delay_s(attempts_made: int, schedule: tuple[int, ...] = RETRY_SCHEDULE
         return 0
     index = attempts_made - 1
     return schedule[index] if index < len(schedule) else None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    """A merchant's delivery settings (stored in the merchant's settings under ``webhooks``)."""
+
+    timeout_s: float = 10.0
+    retry_schedule_s: tuple[int, ...] = RETRY_SCHEDULE_S
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object] | None) -> DeliverySettings:
+        data = data or {}
+        schedule = data.get("retry_schedule_s")
+        return cls(
+            timeout_s=float(data.get("timeout_s", 10.0)),  # type: ignore[arg-type]
+            retry_schedule_s=tuple(int(s) for s in schedule) if isinstance(schedule, list) else RETRY_SCHEDULE_S,
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return {"timeout_s": self.timeout_s, "retry_schedule_s": list(self.retry_schedule_s)}
+
+
+@dataclass(frozen=True, slots=True)
+class Faults:
+    """The sandbox fault switch: what share of deliveries to drop, hold back, duplicate or reorder, so a
+    shop can prove its handler copes. Shares are 0..1; ``seed`` makes the choices repeatable."""
+
+    drop: float = 0.0  # attempts not sent at all (recorded as failed; retried on schedule)
+    delay: float = 0.0  # deliveries held back ``delay_s`` (merchant clock) before their first attempt
+    delay_s: int = 0
+    duplicate: float = 0.0  # successful deliveries sent a second time, identical (same webhook-id)
+    reorder: float = 0.0  # share of claimed batches sent in reverse order
+    seed: int | None = None
+
+    @property
+    def active(self) -> bool:
+        return any((self.drop, self.delay and self.delay_s, self.duplicate, self.reorder))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object] | None) -> Faults:
+        data = data or {}
+        seed = data.get("seed")
+        return cls(
+            drop=float(data.get("drop", 0.0)),  # type: ignore[arg-type]
+            delay=float(data.get("delay", 0.0)),  # type: ignore[arg-type]
+            delay_s=int(data.get("delay_s", 0)),  # type: ignore[call-overload]
+            duplicate=float(data.get("duplicate", 0.0)),  # type: ignore[arg-type]
+            reorder=float(data.get("reorder", 0.0)),  # type: ignore[arg-type]
+            seed=int(seed) if isinstance(seed, int) else None,
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "drop": self.drop, "delay": self.delay, "delay_s": self.delay_s, "duplicate": self.duplicate,
+            "reorder": self.reorder, "seed": self.seed,
+        }  # fmt: skip

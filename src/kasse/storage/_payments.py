@@ -25,6 +25,14 @@ class PaymentQueries(StoreBase):
         row = self.conn.execute(self._lock(query) if for_update else query).mappings().first()
         return None if row is None else from_row(Merchant, row)
 
+    def merchant_settings(self, *, merchant_id: str) -> dict[str, Any]:
+        query = select(s.merchants.c.settings).where(s.merchants.c.id == merchant_id)
+        value = self.conn.execute(query).scalar()
+        return dict(value) if isinstance(value, dict) else {}
+
+    def set_merchant_settings(self, *, merchant_id: str, settings: dict[str, Any]) -> None:
+        self.conn.execute(update(s.merchants).where(s.merchants.c.id == merchant_id).values(settings=settings))
+
     def list_merchants(self) -> list[Merchant]:
         rows = self.conn.execute(select(s.merchants).order_by(s.merchants.c.id)).mappings()
         return [from_row(Merchant, r) for r in rows]

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 from kasse.delivery import clock
 from kasse.dialects.native.errors import ERROR_RESPONSES
 from kasse.dialects.native.translate import payment_out
+from kasse.domain.webhooks import Faults
 from kasse.engine import payments, timers
 from kasse.engine.unit import Kasse
 from kasse.web.auth import merchant_from_bearer
@@ -106,3 +107,53 @@ def reset(request: Request, merchant_id: MerchantId) -> JSONResponse:
     with _kasse(request).unit(merchant_id=merchant_id) as tx:
         tx.store.delete_merchant_data(merchant_id=merchant_id)
     return JSONResponse({"object": "reset", "merchant": merchant_id, "deleted": True})
+
+
+class FaultsIn(BaseModel):
+    """Shares are 0..1 of deliveries (or of batches, for reorder)."""
+
+    model_config = ConfigDict(extra="forbid")
+    drop: Annotated[float, Field(ge=0, le=1)] = 0.0
+    delay: Annotated[float, Field(ge=0, le=1)] = 0.0
+    delay_seconds: Annotated[int, Field(ge=0, le=7 * 86_400)] = 0
+    duplicate: Annotated[float, Field(ge=0, le=1)] = 0.0
+    reorder: Annotated[float, Field(ge=0, le=1)] = 0.0
+    seed: int | None = None
+
+
+def _faults_out(faults: Faults) -> dict[str, Any]:
+    return {
+        "object": "faults", "drop": faults.drop, "delay": faults.delay, "delay_seconds": faults.delay_s,
+        "duplicate": faults.duplicate, "reorder": faults.reorder, "seed": faults.seed, "active": faults.active,
+    }  # fmt: skip
+
+
+def _save_faults(request: Request, merchant_id: str, faults: Faults | None) -> Faults:
+    with _kasse(request).unit(merchant_id=merchant_id) as tx:
+        settings = tx.store.merchant_settings(merchant_id=merchant_id)
+        if faults is None:
+            settings.pop("faults", None)
+        else:
+            settings["faults"] = faults.as_dict()
+        tx.store.set_merchant_settings(merchant_id=merchant_id, settings=settings)
+    return faults or Faults()
+
+
+@router.get("/faults")
+def get_faults(request: Request, merchant_id: MerchantId) -> JSONResponse:
+    with _kasse(request).read() as store:
+        settings = store.merchant_settings(merchant_id=merchant_id)
+    return JSONResponse(_faults_out(Faults.from_dict(settings.get("faults"))))
+
+
+@router.post("/faults")
+def set_faults(request: Request, body: FaultsIn, merchant_id: MerchantId) -> JSONResponse:
+    """Drop, hold back, duplicate or reorder a share of this merchant's webhook deliveries, so a shop can
+    prove its handler copes. Replaces the previous setting; `DELETE` turns every fault off."""
+    faults = Faults(body.drop, body.delay, body.delay_seconds, body.duplicate, body.reorder, body.seed)
+    return JSONResponse(_faults_out(_save_faults(request, merchant_id, faults)))
+
+
+@router.delete("/faults")
+def clear_faults(request: Request, merchant_id: MerchantId) -> JSONResponse:
+    return JSONResponse(_faults_out(_save_faults(request, merchant_id, None)))

@@ -16,7 +16,7 @@ from kasse.dialects.native.schemas import ListOut, Url
 from kasse.dialects.native.translate import endpoint_out
 from kasse.domain.errors import InvalidRequest, NotFound
 from kasse.domain.events import EventType
-from kasse.domain.webhooks import Delivery
+from kasse.domain.webhooks import Delivery, DeliverySettings
 from kasse.engine import webhooks
 from kasse.engine.unit import Kasse
 from kasse.web.auth import merchant_from_bearer
@@ -157,3 +157,45 @@ def retry_delivery(
         assert current is not None
         attempts = store.attempts_of(merchant_id=merchant_id, delivery_id=delivery_id)
     return JSONResponse(delivery_out(current, attempts))
+
+
+class WebhookSettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    timeout_seconds: Annotated[float, Field(ge=0.5, le=60)] | None = None
+    retry_schedule: (
+        Annotated[list[Annotated[int, Field(ge=1, le=7 * 86_400)]], Field(min_length=0, max_length=20)] | None
+    ) = None
+
+
+def _settings_out(settings: DeliverySettings) -> dict[str, Any]:
+    return {
+        "object": "webhook_settings",
+        "timeout_seconds": settings.timeout_s,
+        "retry_schedule": list(settings.retry_schedule_s),
+    }
+
+
+@router.get("/webhook_settings")
+def get_webhook_settings(request: Request, merchant_id: MerchantId) -> JSONResponse:
+    """How this merchant's deliveries are sent: the timeout of each attempt and the gaps between retries."""
+    with _kasse(request).read() as store:
+        settings = store.merchant_settings(merchant_id=merchant_id)
+    return JSONResponse(_settings_out(DeliverySettings.from_dict(settings.get("webhooks"))))
+
+
+@router.post("/webhook_settings")
+def set_webhook_settings(request: Request, body: WebhookSettingsIn, merchant_id: MerchantId) -> JSONResponse:
+    """`retry_schedule`: seconds before attempt 2, 3, … (default 1 min … 24 h, about three days in all);
+    an empty list means a single attempt."""
+    with _kasse(request).unit(merchant_id=merchant_id) as tx:
+        stored = tx.store.merchant_settings(merchant_id=merchant_id)
+        current = DeliverySettings.from_dict(stored.get("webhooks"))
+        updated = DeliverySettings(
+            timeout_s=body.timeout_seconds if body.timeout_seconds is not None else current.timeout_s,
+            retry_schedule_s=tuple(body.retry_schedule)
+            if body.retry_schedule is not None
+            else current.retry_schedule_s,
+        )
+        stored["webhooks"] = updated.as_dict()
+        tx.store.set_merchant_settings(merchant_id=merchant_id, settings=stored)
+    return JSONResponse(_settings_out(updated))
