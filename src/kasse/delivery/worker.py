@@ -119,6 +119,11 @@ class Deliverer:
         sent = 0
         for merchant_id in merchant_ids:
             try:
+                # A read first: most passes find nothing due, and need not take the write lock.
+                with self.kasse.read() as store:
+                    due = store.next_delivery_due(merchant_id=merchant_id)
+                if due is None or due > self.kasse.merchant_now(merchant_id=merchant_id):
+                    continue
                 sent += self.deliver_due(merchant_id=merchant_id)
             except Exception:  # one merchant's trouble must not stop the others; logged once
                 log.exception("deliveries of merchant %s failed", merchant_id)

@@ -67,8 +67,7 @@ def fire_next(kasse: Kasse, *, merchant_id: str, until: datetime, at_due_time: b
 
 def next_timer_due(kasse: Kasse, *, merchant_id: str) -> datetime | None:
     with kasse.read() as store:
-        pending = store.pending_timers(merchant_id=merchant_id)
-    return pending[0].due_at if pending else None
+        return store.next_timer_due_at(merchant_id=merchant_id)
 
 
 def _fire_one(kasse: Kasse, *, merchant_id: str, until: datetime, at_due_time: bool) -> Fired | None:

@@ -80,6 +80,17 @@ class RecordQueries(StoreBase):
         query = select(func.count()).where(t.c.merchant_id == merchant_id, t.c.fired_at.is_(None), t.c.due_at <= until)
         return int(self.conn.execute(query).scalar_one())
 
+    def next_timer_due_at(self, *, merchant_id: str) -> datetime | None:
+        t = s.timers
+        query = (
+            select(t.c.due_at)
+            .where(t.c.merchant_id == merchant_id, t.c.fired_at.is_(None))
+            .order_by(t.c.due_at)
+            .limit(1)
+        )
+        value: datetime | None = self.conn.execute(query).scalar()
+        return value
+
     def pending_timers(self, *, merchant_id: str) -> list[Timer]:
         t = s.timers
         query = select(t).where(t.c.merchant_id == merchant_id, t.c.fired_at.is_(None)).order_by(t.c.due_at)
@@ -113,3 +124,14 @@ class RecordQueries(StoreBase):
             s.payments,
         ):
             self.conn.execute(delete(table).where(table.c.merchant_id == merchant_id))
+
+    # --- event stream --------------------------------------------------------------------------
+
+    def events_after(self, *, merchant_id: str, after_id: str | None, limit: int) -> list[Event]:
+        """This merchant's events with an id above ``after_id`` (all when None), oldest first."""
+        t = s.events
+        query = select(t).where(t.c.merchant_id == merchant_id)
+        if after_id is not None:
+            query = query.where(t.c.id > after_id)
+        rows = self.conn.execute(query.order_by(t.c.id.asc()).limit(limit)).mappings()
+        return [from_row(Event, r) for r in rows]

@@ -60,6 +60,10 @@ class Scheduler(Loop):
         fired = 0
         for merchant_id in merchant_ids:
             try:
+                # A read first: most passes find nothing due, and need not take the write lock.
+                due = timers.next_timer_due(self.kasse, merchant_id=merchant_id)
+                if due is None or due > self.kasse.merchant_now(merchant_id=merchant_id):
+                    continue
                 fired += len(timers.fire_due(self.kasse, merchant_id=merchant_id, at_due_time=False))
             except Exception:  # one merchant's failure must not stop the others; logged once
                 log.exception("timers of merchant %s failed", merchant_id)
