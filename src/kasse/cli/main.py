@@ -90,6 +90,7 @@ def worker(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _settings(database)
     kasse = _kasse(settings)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per delivery is noise
     deliverer = Deliverer(kasse, base_url=settings.base_url, lease_s=lease_seconds)
     loops = [Scheduler(kasse, interval_s=interval), DeliveryWorker(deliverer, interval_s=interval)]
     stop = threading.Event()
@@ -257,12 +258,48 @@ def events_resend(
         deliverer.close()
 
 
+@app.command()
+def receive(
+    secret: Annotated[str, typer.Option(help="The endpoint's signing secret (whsec_…)")],
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 9000,
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    fail_first: Annotated[int, typer.Option(min=0, help="Answer 500 to this many requests first")] = 0,
+) -> None:
+    """A webhook receiver for trying things out: verifies signatures, prints events, can fail on purpose."""
+    from kasse.cli.receive import serve_receiver
+
+    serve_receiver(host=host, port=port, secret=secret, fail_first=fail_first, console=console)
+
+
 @docs_app.command("lifecycle")
 def docs_lifecycle() -> None:
     """Print docs/lifecycle.md, generated from the state tables."""
     from kasse.cli.lifecycle import render
 
     typer.echo(render(), nl=False)
+
+
+@app.command()
+def listen(
+    forward_to: Annotated[str, typer.Option("--forward-to", help="Local URL that receives each event as a POST")],
+    events: Annotated[str | None, typer.Option(help="Comma-separated, e.g. payment.*,refund.succeeded")] = None,
+    api_key: Annotated[str, typer.Option(envvar="KASSE_API_KEY", help="Merchant secret key")] = SANDBOX.secret_key,
+    base_url: Annotated[str, typer.Option(envvar="KASSE_URL", help="Kasse's URL")] = "http://127.0.0.1:8000",
+    retries: Annotated[int, typer.Option(min=0, max=10, help="Retries of a failed forward")] = 3,
+    backoff: Annotated[float, typer.Option(min=0, help="Seconds before the first retry; doubles")] = 1.0,
+    max_events: Annotated[int | None, typer.Option(min=1, help="Stop after this many events")] = None,
+    timeout: Annotated[float | None, typer.Option(min=0, help="Stop after this many seconds")] = None,
+    secret: Annotated[str | None, typer.Option(hidden=True, help="A fixed signing secret (tests)")] = None,
+) -> None:
+    """Stream this merchant's events live and forward each, signed, to a local URL (like `stripe listen`)."""
+    from kasse.cli.listen import ListenOptions
+    from kasse.cli.listen import listen as run_listen
+
+    opts = ListenOptions(
+        forward_to, api_key, base_url, events=events, retries=retries, backoff_s=backoff,
+        max_events=max_events, timeout_s=timeout, secret=secret,
+    )  # fmt: skip
+    raise typer.Exit(run_listen(opts, console))
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ delivery is sent again. Receivers deduplicate by the event id (``webhook-id`` fo
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,6 +35,7 @@ __all__ = ["Deliverer", "Outcome"]
 log = logging.getLogger(__name__)
 
 EXCERPT_CHARS = 2_000
+LEASE_MARGIN_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +80,20 @@ class Deliverer:
         wall = self.kasse.wall()
         with self.kasse.unit(merchant_id=merchant_id) as tx:
             return tx.store.claim_due_deliveries(
-                merchant_id=merchant_id, until=until, wall=wall, lease_until=wall + self.lease, limit=self.batch
-            )
+                merchant_id=merchant_id, until=until, wall=wall, lease_until=wall + self.lease,
+                token=secrets.token_hex(8), limit=self.batch,
+            )  # fmt: skip
+
+    def renew(self, delivery: Delivery, timeout_s: float) -> bool:
+        """Right before a send: the lease must still be ours, and must outlast this one request (a batch
+        may take longer than the lease it was claimed with; the rest of it may be another worker's now)."""
+        assert delivery.lease_token is not None
+        lease = max(self.lease, timedelta(seconds=timeout_s + LEASE_MARGIN_S))
+        with self.kasse.unit(merchant_id=delivery.merchant_id) as tx:
+            return tx.store.renew_lease(
+                merchant_id=delivery.merchant_id, delivery_id=delivery.id, token=delivery.lease_token,
+                until=self.kasse.wall() + lease,
+            )  # fmt: skip
 
     def deliver_due(self, *, merchant_id: str, until: datetime | None = None, at_due_time: bool = False) -> int:
         """Send every delivery due by ``until`` (default: the merchant's now); returns attempts made."""
@@ -90,6 +104,8 @@ class Deliverer:
             claimed = self.claim(merchant_id=merchant_id, until=limit)
             for delivery in profile.dice.order(claimed):
                 at = delivery.next_attempt_at if at_due_time else None
+                if not self.renew(delivery, profile.settings.timeout_s):
+                    continue  # another worker holds it now
                 if profile.dice.hold_back(delivery):
                     self._hold_back(delivery, profile.faults.delay_s, at=at)
                     continue
@@ -110,7 +126,7 @@ class Deliverer:
             current = tx.store.get_delivery(merchant_id=delivery.merchant_id, delivery_id=delivery.id, for_update=True)
             if current is not None and current.next_attempt_at is not None:
                 current.next_attempt_at = current.next_attempt_at + timedelta(seconds=delay_s)
-                current.leased_until, current.updated_at = None, tx.now
+                current.leased_until, current.lease_token, current.updated_at = None, None, tx.now
                 tx.store.update_delivery(current)
 
     def run_once(self) -> int:
@@ -187,7 +203,8 @@ class Deliverer:
                 error=outcome.error, succeeded=outcome.ok, attempted_at=tx.now,
             )  # fmt: skip
             current.last_response_status = outcome.status
-            current.leased_until = None
+            if current.lease_token == delivery.lease_token:  # never clear another worker's lease
+                current.leased_until, current.lease_token = None, None
             current.updated_at = tx.now
             ep = tx.store.get_endpoint(merchant_id=delivery.merchant_id, endpoint_id=endpoint.id, for_update=True)
             if outcome.ok:

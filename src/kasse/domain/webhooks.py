@@ -70,6 +70,7 @@ class Delivery:
     updated_at: datetime
     next_attempt_at: datetime | None = None
     leased_until: datetime | None = None
+    lease_token: str | None = None
     last_response_status: int | None = None
 
 

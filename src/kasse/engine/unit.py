@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from kasse.domain.clock import MerchantClock, WallClock, system_wall_clock
 from kasse.domain.errors import NotFound
@@ -47,7 +48,7 @@ class Tx:
             object_type=kind,
             object_id=obj.id,
             payment_id=payment_id,
-            data={"object": snapshot(obj)},
+            data={"object": _public(snapshot(obj))},
             created_at=self.now,
         )
         self.events.append(event)
@@ -84,6 +85,12 @@ PREFIXES_BY_CLASS: dict[type, str] = {
     Refund: "refund",
     WebhookEndpoint: "webhook_endpoint",
 }
+
+
+def _public(data: dict[str, Any]) -> dict[str, Any]:
+    """Events are shown and sent to third parties: never with a signing secret in them."""
+    data.pop("secret", None)
+    return data
 
 
 def fan_out(tx: Tx, endpoints: list[WebhookEndpoint]) -> list[Delivery]:

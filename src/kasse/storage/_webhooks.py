@@ -72,7 +72,7 @@ class WebhookQueries(StoreBase):
         return [from_row(Delivery, r) for r in self.conn.execute(query).mappings()]
 
     def claim_due_deliveries(
-        self, *, merchant_id: str, until: datetime, wall: datetime, lease_until: datetime, limit: int
+        self, *, merchant_id: str, until: datetime, wall: datetime, lease_until: datetime, token: str, limit: int
     ) -> list[Delivery]:
         """Lease up to ``limit`` deliveries due by ``until`` (earliest first) that no live lease holds.
 
@@ -95,11 +95,27 @@ class WebhookQueries(StoreBase):
             self.conn.execute(
                 update(t)
                 .where(t.c.merchant_id == merchant_id, t.c.id.in_([d.id for d in rows]))
-                .values(leased_until=lease_until)
+                .values(leased_until=lease_until, lease_token=token)
             )
         for d in rows:
-            d.leased_until = lease_until
+            d.leased_until, d.lease_token = lease_until, token
         return rows
+
+    def renew_lease(self, *, merchant_id: str, delivery_id: str, token: str, until: datetime) -> bool:
+        """Extend a lease this worker still holds; False if another worker took the delivery over (or it
+        is no longer pending): then this worker must not send it."""
+        t = s.deliveries
+        result = self.conn.execute(
+            update(t)
+            .where(
+                t.c.merchant_id == merchant_id,
+                t.c.id == delivery_id,
+                t.c.status == DeliveryStatus.PENDING.value,
+                t.c.lease_token == token,
+            )
+            .values(leased_until=until)
+        )
+        return result.rowcount == 1
 
     def merchants_with_due_deliveries(self) -> list[str]:
         t = s.deliveries

@@ -292,6 +292,8 @@ deliveries = Table(
     Column("next_attempt_at", UTCDateTime),
     # A worker's lease (wall time): while it runs, no other worker sends this delivery.
     Column("leased_until", UTCDateTime),
+    # Who holds the lease: a worker sends only while its token is still the one stored.
+    Column("lease_token", String(40)),
     Column("last_response_status", Integer),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),

@@ -117,12 +117,14 @@ def create_app(settings: Settings | None = None, *, kasse: Kasse | None = None) 
         return native_error(500, "api_error", "internal_error", "An unexpected error occurred; it has been logged")
 
     from kasse.dialects.native.routes import router as native_router
+    from kasse.dialects.native.stream import router as stream_router
     from kasse.dialects.native.webhooks import router as webhooks_router
     from kasse.web.admin import router as admin_router
     from kasse.web.health import router as health_router
     from kasse.web.pages import router as pages_router
     from kasse.web.sandbox import router as sandbox_router
 
+    app.include_router(stream_router)  # before native_router: /events/stream, not /events/{event_id}
     app.include_router(native_router)
     app.include_router(webhooks_router)
     app.include_router(sandbox_router)
