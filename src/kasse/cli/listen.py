@@ -51,6 +51,10 @@ class SseParser:
         self._type = ""
         self._data: list[str] = []
 
+    def reset(self) -> None:
+        """A new connection: forget a half-received event, keep the last id."""
+        self._type, self._data = "", []
+
     def feed(self, line: str) -> SseEvent | None:
         """Take one line (without its end); answer the event a blank line completes."""
         if not line:
@@ -133,8 +137,8 @@ class Listener:
         remaining = self.remaining_s()
         if remaining is not None:
             delay = max(min(delay, remaining), 0)
-        reason = str(exc) or type(exc).__name__
-        self._say(Text(f"Connection lost ({reason}); reconnecting in {delay:g} s", style="yellow"))
+        what = "Connection lost" if self._connected_now else "Cannot connect"
+        self._say(Text(f"{what} ({str(exc) or type(exc).__name__}); reconnecting in {delay:g} s", style="yellow"))
         time.sleep(delay)
 
     # --- the stream --------------------------------------------------------------------------------
@@ -158,6 +162,7 @@ class Listener:
             if r.status_code != 200:
                 raise _Dropped(f"HTTP {r.status_code}")
             self._connected_now = True
+            self.parser.reset()
             self._announce()
             for line in r.iter_lines():
                 event = self.parser.feed(line)

@@ -72,7 +72,12 @@ def serve(
     settings = replace(settings, run_workers=workers)
     kasse = _kasse(settings)
     print_banner(console, settings)
-    uvicorn.run(create_app(settings, kasse=kasse), host=settings.host, port=settings.port, log_level="info")
+    # An open event stream (`kasse listen`) would otherwise hold shutdown for up to an hour; listeners
+    # reconnect with Last-Event-ID, so cutting them off after a few seconds loses nothing.
+    uvicorn.run(
+        create_app(settings, kasse=kasse), host=settings.host, port=settings.port, log_level="info",
+        timeout_graceful_shutdown=3,
+    )  # fmt: skip
 
 
 @app.command()
