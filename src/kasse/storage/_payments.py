@@ -30,7 +30,13 @@ class PaymentQueries(StoreBase):
         value = self.conn.execute(query).scalar()
         return dict(value) if isinstance(value, dict) else {}
 
-    def set_merchant_settings(self, *, merchant_id: str, settings: dict[str, Any]) -> None:
+    def put_merchant_setting(self, *, merchant_id: str, key: str, value: Any | None) -> None:
+        """Set (or, with None, remove) one section of the merchant's settings, keeping the others."""
+        settings = self.merchant_settings(merchant_id=merchant_id)
+        if value is None:
+            settings.pop(key, None)
+        else:
+            settings[key] = value
         self.conn.execute(update(s.merchants).where(s.merchants.c.id == merchant_id).values(settings=settings))
 
     def list_merchants(self) -> list[Merchant]:

@@ -130,12 +130,8 @@ def _faults_out(faults: Faults) -> dict[str, Any]:
 
 def _save_faults(request: Request, merchant_id: str, faults: Faults | None) -> Faults:
     with _kasse(request).unit(merchant_id=merchant_id) as tx:
-        settings = tx.store.merchant_settings(merchant_id=merchant_id)
-        if faults is None:
-            settings.pop("faults", None)
-        else:
-            settings["faults"] = faults.as_dict()
-        tx.store.set_merchant_settings(merchant_id=merchant_id, settings=settings)
+        value = None if faults is None else faults.as_dict()
+        tx.store.put_merchant_setting(merchant_id=merchant_id, key="faults", value=value)
     return faults or Faults()
 
 

@@ -188,14 +188,12 @@ def set_webhook_settings(request: Request, body: WebhookSettingsIn, merchant_id:
     """`retry_schedule`: seconds before attempt 2, 3, … (default 1 min … 24 h, about three days in all);
     an empty list means a single attempt."""
     with _kasse(request).unit(merchant_id=merchant_id) as tx:
-        stored = tx.store.merchant_settings(merchant_id=merchant_id)
-        current = DeliverySettings.from_dict(stored.get("webhooks"))
+        current = DeliverySettings.from_dict(tx.store.merchant_settings(merchant_id=merchant_id).get("webhooks"))
         updated = DeliverySettings(
             timeout_s=body.timeout_seconds if body.timeout_seconds is not None else current.timeout_s,
             retry_schedule_s=tuple(body.retry_schedule)
             if body.retry_schedule is not None
             else current.retry_schedule_s,
         )
-        stored["webhooks"] = updated.as_dict()
-        tx.store.set_merchant_settings(merchant_id=merchant_id, settings=stored)
+        tx.store.put_merchant_setting(merchant_id=merchant_id, key="webhooks", value=updated.as_dict())
     return JSONResponse(_settings_out(updated))
