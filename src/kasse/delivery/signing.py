@@ -6,16 +6,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import secrets
+
+from kasse.domain.webhooks import SECRET_PREFIX, new_secret
 
 __all__ = ["new_secret", "standard_webhooks_headers"]
-
-SECRET_PREFIX = "whsec_"
-
-
-def new_secret() -> str:
-    """A signing secret as Standard Webhooks writes them: ``whsec_`` + base64 of 24 random bytes."""
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
 def _key(secret: str) -> bytes:

@@ -6,6 +6,8 @@ giving up after about three days (Stripe retries for up to three days; Svix's sc
 
 from __future__ import annotations
 
+import base64
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -20,8 +22,17 @@ __all__ = [
     "Faults",
     "WebhookEndpoint",
     "matches",
+    "new_secret",
     "retry_delay_s",
 ]
+
+SECRET_PREFIX = "whsec_"
+
+
+def new_secret() -> str:
+    """A signing secret as Standard Webhooks writes them: ``whsec_`` + base64 of 24 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+
 
 # Gaps before attempt 2, 3, …: 1 min, 5 min, 30 min, 2 h, 6 h, 12 h, 24 h, 24 h (about 2.9 days in all).
 RETRY_SCHEDULE_S: tuple[int, ...] = (60, 300, 1_800, 7_200, 21_600, 43_200, 86_400, 86_400)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kasse.delivery.signing import new_secret
 from kasse.domain.errors import NotFound
-from kasse.domain.webhooks import Delivery, EndpointStatus, WebhookEndpoint
+from kasse.domain.webhooks import Delivery, EndpointStatus, WebhookEndpoint, new_secret
 from kasse.engine.unit import Tx
 
 __all__ = ["EndpointChange", "create_endpoint", "delete_endpoint", "get_endpoint", "rotate_secret", "update_endpoint"]
