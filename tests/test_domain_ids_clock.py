@@ -173,3 +173,15 @@ def test_moved_to_keeps_the_mode() -> None:
     assert not live.frozen and live.now(T0) == target
     frozen = MerchantClock(frozen_at=T0).moved_to(target, T0 - timedelta(days=1))
     assert frozen.frozen and frozen.now(T0 + timedelta(days=30)) == target
+
+
+def test_an_id_tells_its_millisecond_and_a_floor_sorts_below_every_later_id() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from kasse.domain.ids import id_floor, id_time_ms, new_id
+
+    at = datetime(2026, 11, 22, 4, 0, tzinfo=UTC)
+    minted = new_id("evt", at)
+    assert id_time_ms(minted) == int(at.timestamp() * 1000)
+    assert id_floor("evt", id_time_ms(minted)) < minted < id_floor("evt", id_time_ms(minted) + 1)
+    assert id_floor("evt", id_time_ms(minted)) < new_id("evt", at + timedelta(milliseconds=5))

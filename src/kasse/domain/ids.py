@@ -7,7 +7,7 @@ import secrets
 import threading
 from datetime import datetime
 
-__all__ = ["PREFIXES", "new_id", "new_token"]
+__all__ = ["PREFIXES", "id_floor", "id_time_ms", "new_id", "new_token"]
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -49,6 +49,21 @@ def new_id(prefix: str, wall: datetime) -> str:
             rand = secrets.randbits(80)
         _last_ms, _last_rand = ms, rand & ((1 << 80) - 1)
     return f"{prefix}_{_encode(ms, 10)}{_encode(rand, 16)}"
+
+
+def id_time_ms(identifier: str) -> int:
+    """The millisecond an id was minted (its first 10 digits after the prefix)."""
+    body = identifier.partition("_")[2]
+    ms = 0
+    for char in body[:10]:
+        ms = ms * 32 + _ALPHABET.index(char)
+    return ms
+
+
+def id_floor(prefix: str, ms: int) -> str:
+    """An id-shaped string that sorts below every id minted at or after ``ms`` (a bare time prefix sorts
+    before every id that extends it)."""
+    return f"{prefix}_{_encode(max(ms, 0), 10)}"
 
 
 def new_token(nbytes: int = 24) -> str:

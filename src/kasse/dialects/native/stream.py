@@ -18,7 +18,7 @@ from starlette.responses import StreamingResponse
 from kasse.dialects.native.errors import ERROR_RESPONSES
 from kasse.dialects.native.translate import event_out
 from kasse.domain.clock import monotonic_s
-from kasse.domain.ids import PREFIXES, new_id
+from kasse.domain.ids import PREFIXES, id_floor, id_time_ms, new_id
 from kasse.domain.models import Event
 from kasse.domain.webhooks import matches
 from kasse.engine.unit import Kasse
@@ -30,7 +30,6 @@ router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 
 EVENT_ID = r"^evt_[0-9A-HJKMNP-TV-Z]{26}$"
 TYPES = r"^[a-z_.*]+( *, *[a-z_.*]+)*$"
-_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 @dataclass(frozen=True)
@@ -46,14 +45,8 @@ LIMITS = StreamLimits()
 
 
 def _time_floor(event_id: str, lookback_s: float) -> str:
-    """An id below every event id minted ``lookback_s`` before ``event_id``: ids begin with their
-    millisecond (10 Crockford base32 digits), and a bare prefix sorts before every id that extends it."""
-    ms = 0
-    for char in event_id[4:14]:
-        ms = ms * 32 + _ALPHABET.index(char)
-    ms = max(ms - int(lookback_s * 1000), 0)
-    digits = "".join(_ALPHABET[(ms >> shift) & 31] for shift in range(45, -1, -5))
-    return f"evt_{digits}"
+    """An id below every event id minted ``lookback_s`` before ``event_id``."""
+    return id_floor(PREFIXES["event"], id_time_ms(event_id) - int(lookback_s * 1000))
 
 
 @dataclass
