@@ -1,5 +1,6 @@
 # The two commands: `make serve` starts Kasse, `make test` runs every check. Both set themselves up.
-.PHONY: serve test lint bootstrap worker
+# `make bench` (QUICK=1 for the under-a-minute mode) runs the benchmark suite; see bench/README.md.
+.PHONY: serve test lint bootstrap worker bench
 
 serve: bootstrap
 	.venv/bin/kasse serve
@@ -15,3 +16,6 @@ bootstrap:
 
 worker: bootstrap
 	.venv/bin/kasse worker
+
+bench: bootstrap
+	QUICK=$(QUICK) bash scripts/bench.sh

@@ -1,0 +1,140 @@
+"""Run Kasse's benchmark suite: `python -m bench.run [--quick] [--only create,read,timers] [--out DIR]`.
+
+Every figure is printed as a ratio to a baseline measured on this machine in the same run; results go to
+DIR/results.json and DIR/results.md (default bench/results/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import baselines, report, scenarios, servers
+from bench.loadgen import Load
+
+SCENARIOS = ("create", "read", "timers")
+DATABASES = ("sqlite", "postgresql")
+NAMES = {
+    "a": "a: Starlette JSON route",
+    "b": "b: FastAPI 10-field Pydantic POST",
+    "c": "c: pgbench payment transaction",
+    "d": "d: SQLite WAL, one thread",
+}
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="concurrency 16 only, 3 s per run, 2,000 timers")
+    parser.add_argument("--only", default=",".join(SCENARIOS), help=f"comma-separated subset of {SCENARIOS}")
+    parser.add_argument("--database", default=",".join(DATABASES), help=f"comma-separated subset of {DATABASES}")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--seconds", type=float, help="seconds per measured run (default 3 quick, 10 full)")
+    parser.add_argument("--concurrency", help="comma-separated client counts (default 16 quick, 1,16,64 full)")
+    parser.add_argument("--timers", type=int, help="due timers for the clock-advance scenario (2,000 / 100,000)")
+    args = parser.parse_args(argv)
+    args.only = {s.strip() for s in args.only.split(",") if s.strip()}
+    args.database = [d.strip() for d in args.database.split(",") if d.strip()]
+    if unknown := (args.only - set(SCENARIOS)) | (set(args.database) - set(DATABASES)):
+        parser.error(f"unknown scenario or database: {', '.join(sorted(unknown))}")
+    args.seconds = args.seconds or (3.0 if args.quick else 10.0)
+    default_c = "16" if args.quick else "1,16,64"
+    args.concurrency = [int(c) for c in (args.concurrency or default_c).split(",")]
+    args.timers = args.timers or (2_000 if args.quick else 100_000)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    secs, cs, only = args.seconds, args.concurrency, args.only
+    base: dict[tuple[str, int], Load] = {}
+    started = time.perf_counter()
+
+    def baseline(key: str, c: int, measure: Any) -> Load:
+        if (key, c) not in base:
+            log(f"baseline {NAMES[key]} at concurrency {c}")
+            base[(key, c)] = measure()
+        return base[(key, c)]
+
+    for c in cs:
+        if "read" in only:
+            baseline("a", c, lambda c=c: baselines.starlette_json(c, secs))
+        if "create" in only:
+            baseline("b", c, lambda c=c: baselines.fastapi_model(c, secs))
+    if "sqlite" in args.database and only & {"create", "timers"}:
+        baseline("d", 1, lambda: baselines.sqlite_wal(min(secs, 3.0)))
+
+    rows: list[dict[str, Any]] = []
+    resources: list[dict[str, Any]] = []
+    runs = []
+    for kind in args.database:
+        if only & {"create", "read"}:
+            log(f"kasse on {kind}: {sorted(only & {'create', 'read'})} at concurrency {cs}")
+            runs.append(scenarios.create_and_read(kind, cs, secs, only))
+    if "postgresql" in args.database and "create" in only:
+        servers.recreate_pg_database()
+        for c in cs:
+            baseline("c", c, lambda c=c: baselines.pgbench(c, secs))
+
+    for run in runs:
+        for (name, c), load in run.loads.items():
+            compared = []
+            if name == "read":
+                compared.append(("a", c))
+            else:
+                compared += [("b", c), ("c", c) if run.database == "postgresql" else ("d", 1)]
+            rows.append(
+                {
+                    "scenario": f"{name} payment",
+                    "database": run.database,
+                    "concurrency": c,
+                    **load.as_dict(),
+                    "compared_with": [
+                        {"baseline": NAMES[k], "rps": base[(k, bc)].rps, "ratio": load.rps / base[(k, bc)].rps}
+                        for k, bc in compared
+                    ],
+                }
+            )
+        resources += [{"what": what, "database": run.database, "value": v} for what, v in run.resources.items()]
+
+    timer_rows: list[dict[str, Any]] = []
+    if "timers" in only:
+        for kind in args.database:
+            log(f"timers on {kind}: seeding {args.timers:,} payments, then one clock advance")
+            result = scenarios.timers(kind, args.timers)
+            if kind == "postgresql":
+                ref = baseline("c", 1, lambda: baselines.pgbench(1, min(secs, 3.0)))
+                key = "c"
+            else:
+                ref, key = base[("d", 1)], "d"
+            result["compared_with"] = {"baseline": f"{NAMES[key]} (1 client)", "ratio": result["fired_per_s"] / ref.rps}
+            timer_rows.append(result)
+            resources += [
+                {"what": "time_to_healthy_s (timers seeded)", "database": kind, "value": result["time_to_healthy_s"]},
+                {"what": "rss_after_clock_advance_mb", "database": kind, "value": result["rss_after_mb"]},
+            ]
+
+    results = {
+        "mode": "quick" if args.quick else "full",
+        "seconds": secs,
+        "machine": report.machine(),
+        "elapsed_s": round(time.perf_counter() - started, 1),
+        "scenarios": rows,
+        "timers": timer_rows,
+        "baselines": [{"name": NAMES[k], "concurrency": c, **load.as_dict()} for (k, c), load in sorted(base.items())],
+        "resources": resources,
+    }
+    json_path, md_path = report.write(results, args.out)
+    print(report.markdown(results))
+    log(f"done in {results['elapsed_s']} s; wrote {json_path} and {md_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,111 @@
+"""Kasse scenarios: each starts its own `kasse serve` on a fresh database and drives it like a client."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from bench import servers
+from bench.loadgen import Load, wrk
+
+AUTH = {"Authorization": "Bearer sk_test_kasse_sandbox"}
+BODY = {"amount": 1000, "currency": "EUR", "method": "sofort", "country": "DE", "return_url": "https://shop.example/r"}
+
+
+@dataclass
+class KasseRun:
+    """What one `kasse serve` on one database measured: loads per (scenario, concurrency), and resources."""
+
+    database: str
+    loads: dict[tuple[str, int], Load] = field(default_factory=dict)
+    resources: dict[str, Any] = field(default_factory=dict)
+
+
+def create_and_read(kind: str, concurrencies: list[int], seconds: float, scenarios: set[str]) -> KasseRun:
+    """Create payment (unique Idempotency-Key per request) and read payment, at every concurrency."""
+    url = servers.fresh_database(kind)
+    run = KasseRun(kind)
+    srv = servers.kasse(url, workers=False).start()
+    try:
+        run.resources["time_to_healthy_s (fresh database)"] = srv.time_to_healthy_s
+        run.resources["rss_idle_mb"] = _mb(srv.rss())
+        created = httpx.post(f"{srv.base}/api/v1/payments", json=BODY, headers=AUTH, timeout=30)
+        created.raise_for_status()
+        payment_id = created.json()["id"]
+        nonce = uuid.uuid4().hex[:8]
+        for c in concurrencies:
+            if "create" in scenarios:
+                run.loads[("create", c)] = wrk(
+                    srv.base, "create_payment.lua", concurrency=c, seconds=seconds, args=(f"{nonce}c{c}",)
+                )
+            if "read" in scenarios:
+                run.loads[("read", c)] = wrk(
+                    f"{srv.base}/api/v1/payments/{payment_id}", "get.lua", concurrency=c, seconds=seconds
+                )
+        run.resources["rss_peak_under_load_mb"] = _mb(srv.peak_rss())
+        run.resources["rss_after_load_mb"] = _mb(srv.rss())
+    finally:
+        srv.stop()
+    return run
+
+
+def seed_expiring_payments(url: str, count: int, *, expires_in_s: int = 60, batch: int = 1000) -> float:
+    """Create ``count`` payments in-process (large batches per transaction) before the server starts;
+    each schedules its expiry timer ``expires_in_s`` ahead. Returns the seconds it took."""
+    from kasse.domain.models import Method
+    from kasse.engine import payments
+    from kasse.engine.merchants import SANDBOX, ensure_sandbox_merchant
+    from kasse.engine.unit import Kasse
+    from kasse.storage.db import Database
+
+    kasse = Kasse(Database(url))
+    kasse.db.migrate()
+    ensure_sandbox_merchant(kasse)
+    cmd = payments.CreatePayment(
+        amount_minor=1000, currency="EUR", method=Method("sofort"), country="DE",
+        return_url="https://shop.example/r", expires_in_s=expires_in_s,
+    )  # fmt: skip
+    begin = time.perf_counter()
+    done = 0
+    while done < count:
+        with kasse.unit(merchant_id=SANDBOX.id) as tx:
+            for _ in range(min(batch, count - done)):
+                payments.create_payment(tx, cmd)
+        done += min(batch, count - done)
+    elapsed = time.perf_counter() - begin
+    kasse.db.engine.dispose()
+    return elapsed
+
+
+def timers(kind: str, count: int) -> dict[str, Any]:
+    """Advance the clock over ``count`` due expiry timers in one `POST /_sandbox/clock/advance`."""
+    url = servers.fresh_database(kind)
+    seed_s = seed_expiring_payments(url, count)
+    srv = servers.kasse(url, workers=False).start()
+    try:
+        begin = time.perf_counter()
+        answer = httpx.post(f"{srv.base}/_sandbox/clock/advance", json={"seconds": 120}, headers=AUTH, timeout=3600)
+        elapsed = time.perf_counter() - begin
+        answer.raise_for_status()
+        fired = len(answer.json()["fired"])
+        return {
+            "database": kind,
+            "timers": count,
+            "fired": fired,
+            "seconds": elapsed,
+            "fired_per_s": fired / elapsed if elapsed else 0.0,
+            "seed_seconds": seed_s,
+            "time_to_healthy_s": srv.time_to_healthy_s,
+            "rss_after_mb": _mb(srv.rss()),
+            "rss_peak_mb": _mb(srv.peak_rss()),
+        }
+    finally:
+        srv.stop()
+
+
+def _mb(value: int | None) -> float | None:
+    return round(value / 1_048_576, 1) if value is not None else None

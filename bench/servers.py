@@ -1,0 +1,125 @@
+"""Start and stop the servers under test: `kasse serve`, and the baseline apps on the same uvicorn settings."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PG_ADMIN_URL = os.environ.get("KASSE_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_DB = "kasse_bench"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pg_url(db: str = PG_DB) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + db
+
+
+def recreate_pg_database() -> str:
+    """Drop and create the dedicated `kasse_bench` database; returns its URL."""
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{PG_DB}"')
+    return pg_url()
+
+
+def fresh_database(kind: str) -> str:
+    """A new empty database of ``kind`` ("sqlite" or "postgresql"): its URL."""
+    if kind == "sqlite":
+        return f"sqlite:///{tempfile.mkdtemp(prefix='kasse-bench-')}/bench.db"
+    return recreate_pg_database()
+
+
+def proc_status(pid: int, key: str) -> int | None:
+    """A memory figure from /proc/PID/status in bytes (VmRSS now, VmHWM peak)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+@dataclass
+class Server:
+    """A server subprocess on a free loopback port; ``start()`` waits for GET /healthz to answer 200."""
+
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+    time_to_healthy_s: float | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 60.0) -> Server:
+        env = {**os.environ, **self.env}
+        argv = [a.replace("{port}", str(self.port)) for a in self.argv]
+        begin = time.perf_counter()
+        self.proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while time.perf_counter() - begin < timeout_s:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{argv[0]} exited with {self.proc.returncode} before it was healthy")
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    self.time_to_healthy_s = time.perf_counter() - begin
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError(f"{argv} not healthy after {timeout_s} s")
+
+    def rss(self) -> int | None:
+        return proc_status(self.proc.pid, "VmRSS") if self.proc else None
+
+    def peak_rss(self) -> int | None:
+        return proc_status(self.proc.pid, "VmHWM") if self.proc else None
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def kasse(database_url: str, *, workers: bool = False) -> Server:
+    """`kasse serve` exactly as users start it (one uvicorn worker, log level info)."""
+    argv = [str(BIN / "kasse"), "serve", "--port", "{port}"]
+    if not workers:
+        argv.append("--no-workers")
+    return Server(argv, env={"KASSE_DATABASE_URL": database_url, "KASSE_ADMIN_TOKEN": "adm_bench"})
+
+
+def uvicorn_app(app: str) -> Server:
+    """A baseline app on the uvicorn settings `kasse serve` uses: one worker, log level info (access log on)."""
+    argv = [str(BIN / "python"), "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", "{port}"]
+    return Server([*argv, "--log-level", "info", "--timeout-graceful-shutdown", "3"])

@@ -1,0 +1,2 @@
+-- GET the URL given to wrk (read payment, baseline a), with the sandbox secret key.
+dofile("common.lua")
