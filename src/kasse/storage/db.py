@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +40,10 @@ class Database:
             if parsed.database:
                 Path(parsed.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
         else:
-            kwargs.update(pool_size=8, max_overflow=16, pool_pre_ping=True)
+            # No pre-ping: it is a round trip on every checkout; recycling handles idle server timeouts.
+            kwargs.update(pool_size=8, max_overflow=16, pool_recycle=1800)
         self.engine: Engine = create_engine(self.url, **kwargs)
+        self._write_lock = threading.RLock()
         if self.is_sqlite:
             self._configure_sqlite(sqlite_synchronous)
 
@@ -66,8 +69,12 @@ class Database:
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Connection]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
-        with self.engine.connect() as conn:
+        """One transaction: committed when the block ends, rolled back if it raises.
+
+        SQLite has one writer at a time. Writers of this process queue on a lock before BEGIN IMMEDIATE
+        instead of polling SQLite's busy handler, whose sleeps made write latency jump to seconds under
+        concurrency; other processes still wait in the busy handler."""
+        with self._write_lock if (write and self.is_sqlite) else nullcontext(), self.engine.connect() as conn:
             conn.info["kasse_write"] = write
             with conn.begin():
                 yield conn

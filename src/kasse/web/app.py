@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None, *, kasse: Kasse | None = None) 
     app.state.settings = settings
     app.state.kasse = kasse
     app.state.deliverer = deliverer
+    app.state.key_cache = {}
     app.state.metrics_registry = metrics.registry_for(kasse)
 
     @app.exception_handler(DomainError)

@@ -23,7 +23,7 @@ class UnsupportedMediaType(InvalidRequest):
 STATUS_FOR[UnsupportedMediaType] = 415
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """A body, when there is one, must be JSON (a form post to a JSON API is a client bug)."""
     has_body = request.headers.get("content-length", "0") not in ("0", "") or "transfer-encoding" in request.headers
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
