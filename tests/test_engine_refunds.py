@@ -204,3 +204,22 @@ def test_a_delayed_refund_is_reserved_before_it_settles(
     assert [(f.kind, f.subject_id) for f in fired] == [(TimerKind.REFUND_SETTLEMENT, refund.id)]
     assert _stored(kasse, merchant_id, refund.id).status is RefundState.SUCCEEDED
     assert _available(kasse, merchant_id) == 300
+
+
+def test_a_timer_created_inside_a_batch_fires_before_later_timers_of_that_batch(
+    kasse: Kasse, merchant_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Timers fire in batches; a settlement that schedules a refund settlement 1 h later must not let a
+    timer due 2 h later (already in the batch) fire first."""
+    monkeypatch.setitem(rules.RULES, "native", dataclasses.replace(rules.RULES["native"], refund_delay_s=3600))
+    pid = _processing(kasse, merchant_id)
+    _refund(kasse, merchant_id, pid, 700)  # deferred: performed when the capture settles, then 1 h to settle
+    settles_at = load_payment(kasse, merchant_id, pid).authorized_at + timedelta(days=2)  # type: ignore[operator]
+    later = new_payment(kasse, merchant_id, expires_in_s=int((settles_at - kasse.wall()).total_seconds()) + 7200)
+    reading = timers.advance_clock(kasse, merchant_id=merchant_id, seconds=3 * DAY_S)
+    tail = [(f.kind, f.subject_id) for f in reading.fired][-3:]
+    assert tail[0][0] is TimerKind.CAPTURE_SETTLEMENT
+    assert tail[1][0] is TimerKind.REFUND_SETTLEMENT
+    assert tail[2] == (TimerKind.PAYMENT_EXPIRY, later.id)
+    due = [f.due_at for f in reading.fired]
+    assert due == sorted(due)

@@ -28,10 +28,10 @@ def advance(deliverer: Deliverer, *, merchant_id: str, seconds: float) -> tuple[
             delivery_due = store.next_delivery_due(merchant_id=merchant_id)
         timer_next = timer_due is not None and timer_due <= target
         delivery_next = delivery_due is not None and delivery_due <= target
-        if timer_next and (not delivery_next or timer_due <= delivery_due):  # type: ignore[operator]
-            one = timers.fire_next(kasse, merchant_id=merchant_id, until=target)
-            if one is not None:
-                fired.append(one)
+        if timer_next and (delivery_due is None or not delivery_next or timer_due <= delivery_due):  # type: ignore[operator]
+            # Every timer due up to the next delivery attempt (or the target), in batches.
+            until = delivery_due if delivery_next and delivery_due is not None else target
+            fired += timers.fire_batch(kasse, merchant_id=merchant_id, until=until)
         elif delivery_next:
             # Only the earliest due moment: its attempts may schedule retries that fall due before target.
             made = deliverer.deliver_due(merchant_id=merchant_id, until=delivery_due, at_due_time=True)

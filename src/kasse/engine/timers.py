@@ -14,7 +14,7 @@ from datetime import datetime
 
 from kasse.domain.clock import MerchantClock
 from kasse.domain.errors import NotFound
-from kasse.domain.models import Timer, TimerKind
+from kasse.domain.models import TimerKind
 from kasse.engine import captures, payments, refunds
 from kasse.engine.unit import Kasse, Tx
 
@@ -38,10 +38,13 @@ _HANDLERS: dict[TimerKind, Callable[[Tx, str], object]] = {
     TimerKind.AUTHORIZATION_EXPIRY: payments.authorization_expired,
     TimerKind.CAPTURE_SETTLEMENT: captures.settle_capture,
     TimerKind.REFUND_SETTLEMENT: refunds.settle_refund,
+    TimerKind.SCENARIO_APPROVAL: payments.scenario_approval,
 }
 
 # A runaway chain of timers (each creating one due at once) must not hang an advance.
 MAX_TIMERS_PER_RUN = 10_000_000
+# Timers fired per transaction: fewer commits, while a SQLite writer still holds the lock only briefly.
+BATCH = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +65,8 @@ class ClockReading:
 
 def fire_next(kasse: Kasse, *, merchant_id: str, until: datetime, at_due_time: bool = True) -> Fired | None:
     """Fire the earliest timer due by ``until``, if any."""
-    return _fire_one(kasse, merchant_id=merchant_id, until=until, at_due_time=at_due_time)
+    fired = fire_batch(kasse, merchant_id=merchant_id, until=until, at_due_time=at_due_time, limit=1)
+    return fired[0] if fired else None
 
 
 def next_timer_due(kasse: Kasse, *, merchant_id: str) -> datetime | None:
@@ -70,28 +74,39 @@ def next_timer_due(kasse: Kasse, *, merchant_id: str) -> datetime | None:
         return store.next_timer_due_at(merchant_id=merchant_id)
 
 
-def _fire_one(kasse: Kasse, *, merchant_id: str, until: datetime, at_due_time: bool) -> Fired | None:
+def fire_batch(
+    kasse: Kasse, *, merchant_id: str, until: datetime, at_due_time: bool = True, limit: int = BATCH
+) -> list[Fired]:
+    """Fire up to ``limit`` due timers, earliest first, in one transaction (one commit instead of one per
+    timer). Each fires at its own due time. If a handler schedules a timer due before the next one of the
+    batch, the batch ends there, so the next pass fires it in due order."""
+    fired: list[Fired] = []
     with kasse.unit(merchant_id=merchant_id) as tx:
-        timer: Timer | None = tx.store.next_due_timer(merchant_id=merchant_id, until=until)
-        if timer is None:
-            return None
-        if at_due_time:
-            tx.now = timer.due_at
-        if not tx.store.mark_fired(merchant_id=merchant_id, timer_id=timer.id, fired_at=tx.now):
-            return None
-        _HANDLERS[timer.kind](tx, timer.subject_id)
-        return Fired(timer.id, timer.kind, timer.subject_id, timer.due_at)
+        batch = tx.store.due_timers(merchant_id=merchant_id, until=until, limit=limit)
+        for index, timer in enumerate(batch):
+            if at_due_time:
+                tx.now = timer.due_at
+            if not tx.store.mark_fired(merchant_id=merchant_id, timer_id=timer.id, fired_at=tx.now):
+                continue
+            scheduled = len(tx.timers)
+            _HANDLERS[timer.kind](tx, timer.subject_id)
+            fired.append(Fired(timer.id, timer.kind, timer.subject_id, timer.due_at))
+            following = batch[index + 1].due_at if index + 1 < len(batch) else None
+            new = [t.due_at for t in tx.timers[scheduled:] if t.due_at <= until]
+            if following is not None and new and min(new) < following:
+                break
+    return fired
 
 
 def fire_due(kasse: Kasse, *, merchant_id: str, until: datetime | None = None, at_due_time: bool = True) -> list[Fired]:
     """Fire every timer due by ``until`` (default: the merchant's now), earliest first."""
     fired: list[Fired] = []
-    for _ in range(MAX_TIMERS_PER_RUN):
+    while len(fired) < MAX_TIMERS_PER_RUN:
         limit = until if until is not None else kasse.merchant_now(merchant_id=merchant_id)
-        one = _fire_one(kasse, merchant_id=merchant_id, until=limit, at_due_time=at_due_time)
-        if one is None:
+        batch = fire_batch(kasse, merchant_id=merchant_id, until=limit, at_due_time=at_due_time)
+        if not batch:
             break
-        fired.append(one)
+        fired += batch
     return fired
 
 

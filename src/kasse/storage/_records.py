@@ -62,6 +62,17 @@ class RecordQueries(StoreBase):
         row = self.conn.execute(self._lock(query, skip_locked=True)).mappings().first()
         return None if row is None else from_row(Timer, row)
 
+    def due_timers(self, *, merchant_id: str, until: datetime, limit: int) -> list[Timer]:
+        """The earliest unfired timers due by ``until``, claimed (PostgreSQL: locked, others skip them)."""
+        t = s.timers
+        query = (
+            select(t)
+            .where(t.c.merchant_id == merchant_id, t.c.fired_at.is_(None), t.c.due_at <= until)
+            .order_by(t.c.due_at, t.c.id)
+            .limit(limit)
+        )
+        return [from_row(Timer, r) for r in self.conn.execute(self._lock(query, skip_locked=True)).mappings()]
+
     def mark_fired(self, *, merchant_id: str, timer_id: str, fired_at: datetime) -> bool:
         t = s.timers
         result = self.conn.execute(
