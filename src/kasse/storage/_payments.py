@@ -5,13 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 
 from kasse.domain.errors import Conflict
 from kasse.domain.models import Capture, Merchant, Payment, Refund
 from kasse.storage import schema as s
 from kasse.storage._base import Page, StoreBase
 from kasse.storage.rows import from_row, to_row
+
+# Hot statements are built once: building a statement per call (coercing every value, computing its
+# cache key) cost more than the database work. Parameters are bound at execution.
+_P = s.payments
+_MERCHANT = select(s.merchants).where(s.merchants.c.id == bindparam("merchant_id"))
+_PAYMENT = select(_P).where(_P.c.merchant_id == bindparam("merchant_id"), _P.c.id == bindparam("payment_id"))
+_INSERT_PAYMENT = insert(_P)
+# SET comes from the parameters named after columns; the WHERE binds are prefixed so they never clash.
+_UPDATE_PAYMENT = update(_P).where(
+    _P.c.merchant_id == bindparam("w_merchant_id"), _P.c.id == bindparam("w_id"), _P.c.version == bindparam("w_version")
+)
 
 
 class PaymentQueries(StoreBase):
@@ -21,8 +32,8 @@ class PaymentQueries(StoreBase):
         self.conn.execute(insert(s.merchants).values(**to_row(merchant), settings=settings or {}))
 
     def get_merchant(self, *, merchant_id: str, for_update: bool = False) -> Merchant | None:
-        query = select(s.merchants).where(s.merchants.c.id == merchant_id)
-        row = self.conn.execute(self._lock(query) if for_update else query).mappings().first()
+        query = self._lock(_MERCHANT) if for_update else _MERCHANT
+        row = self.conn.execute(query, {"merchant_id": merchant_id}).mappings().first()
         return None if row is None else from_row(Merchant, row)
 
     def merchant_settings(self, *, merchant_id: str) -> dict[str, Any]:
@@ -65,11 +76,11 @@ class PaymentQueries(StoreBase):
     # --- payments ------------------------------------------------------------------------------
 
     def insert_payment(self, payment: Payment) -> None:
-        self.conn.execute(insert(s.payments).values(**to_row(payment)))
+        self.conn.execute(_INSERT_PAYMENT, to_row(payment))
 
     def get_payment(self, *, merchant_id: str, payment_id: str, for_update: bool = False) -> Payment | None:
-        query = select(s.payments).where(s.payments.c.merchant_id == merchant_id, s.payments.c.id == payment_id)
-        row = self.conn.execute(self._lock(query) if for_update else query).mappings().first()
+        query = self._lock(_PAYMENT) if for_update else _PAYMENT
+        row = self.conn.execute(query, {"merchant_id": merchant_id, "payment_id": payment_id}).mappings().first()
         return None if row is None else from_row(Payment, row)
 
     def find_payment_by_token(self, token: str) -> Payment | None:
@@ -95,13 +106,14 @@ class PaymentQueries(StoreBase):
         row = to_row(payment)
         version = row.pop("version")
         result = self.conn.execute(
-            update(s.payments)
-            .where(
-                s.payments.c.merchant_id == payment.merchant_id,
-                s.payments.c.id == payment.id,
-                s.payments.c.version == version,
-            )
-            .values(**row, version=version + 1)
+            _UPDATE_PAYMENT,
+            {
+                **row,
+                "version": version + 1,
+                "w_merchant_id": payment.merchant_id,
+                "w_id": payment.id,
+                "w_version": version,
+            },
         )
         if result.rowcount != 1:
             raise Conflict("concurrent_update", f"Payment {payment.id} was changed concurrently; retry")

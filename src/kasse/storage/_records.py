@@ -5,12 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 
 from kasse.domain.models import Event, Timer
 from kasse.storage import schema as s
 from kasse.storage._base import Page, StoreBase
 from kasse.storage.rows import from_row, to_row
+
+_I = s.idempotency_keys
+_IDEMPOTENCY = select(_I).where(
+    _I.c.merchant_id == bindparam("merchant_id"), _I.c.scope == bindparam("scope"), _I.c.key == bindparam("key")
+)
+_INSERT_IDEMPOTENCY = insert(_I)
+_INSERT_EVENTS = insert(s.events)
+_INSERT_TIMERS = insert(s.timers)
 
 
 class RecordQueries(StoreBase):
@@ -18,7 +26,7 @@ class RecordQueries(StoreBase):
 
     def insert_events(self, events: list[Event]) -> None:
         if events:
-            self.conn.execute(insert(s.events), [to_row(e) for e in events])
+            self.conn.execute(_INSERT_EVENTS, [to_row(e) for e in events])
 
     def get_event(self, *, merchant_id: str, event_id: str) -> Event | None:
         query = select(s.events).where(s.events.c.merchant_id == merchant_id, s.events.c.id == event_id)
@@ -48,7 +56,7 @@ class RecordQueries(StoreBase):
 
     def insert_timers(self, timers: list[Timer]) -> None:
         if timers:
-            self.conn.execute(insert(s.timers), [to_row(t) for t in timers])
+            self.conn.execute(_INSERT_TIMERS, [to_row(t) for t in timers])
 
     def next_due_timer(self, *, merchant_id: str, until: datetime) -> Timer | None:
         """The earliest unfired timer due by ``until``, claimed (PostgreSQL: locked, others skip it)."""
@@ -110,13 +118,12 @@ class RecordQueries(StoreBase):
     # --- idempotency ---------------------------------------------------------------------------
 
     def get_idempotency(self, *, merchant_id: str, scope: str, key: str) -> dict[str, Any] | None:
-        t = s.idempotency_keys
-        query = select(t).where(t.c.merchant_id == merchant_id, t.c.scope == scope, t.c.key == key)
-        row = self.conn.execute(query).mappings().first()
+        params = {"merchant_id": merchant_id, "scope": scope, "key": key}
+        row = self.conn.execute(_IDEMPOTENCY, params).mappings().first()
         return None if row is None else dict(row)
 
     def insert_idempotency(self, *, merchant_id: str, **values: Any) -> None:
-        self.conn.execute(insert(s.idempotency_keys).values(merchant_id=merchant_id, **values))
+        self.conn.execute(_INSERT_IDEMPOTENCY, {"merchant_id": merchant_id, **values})
 
     # --- sandbox reset -------------------------------------------------------------------------
 

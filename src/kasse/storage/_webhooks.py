@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 
 from kasse.domain.webhooks import Delivery, DeliveryStatus, EndpointStatus, WebhookEndpoint
 from kasse.storage import schema as s
@@ -13,6 +13,10 @@ from kasse.storage._base import Page, StoreBase
 from kasse.storage.rows import from_row, to_row
 
 __all__ = ["WebhookQueries"]
+
+_E = s.webhook_endpoints
+_ENABLED = select(_E).where(_E.c.merchant_id == bindparam("merchant_id"), _E.c.status == EndpointStatus.ENABLED.value)
+_INSERT_DELIVERIES = insert(s.deliveries)
 
 
 class WebhookQueries(StoreBase):
@@ -40,9 +44,8 @@ class WebhookQueries(StoreBase):
         return Page([from_row(WebhookEndpoint, r) for r in rows[:limit]], len(rows) > limit)
 
     def enabled_endpoints(self, *, merchant_id: str) -> list[WebhookEndpoint]:
-        t = s.webhook_endpoints
-        query = select(t).where(t.c.merchant_id == merchant_id, t.c.status == EndpointStatus.ENABLED.value)
-        return [from_row(WebhookEndpoint, r) for r in self.conn.execute(query).mappings()]
+        rows = self.conn.execute(_ENABLED, {"merchant_id": merchant_id}).mappings()
+        return [from_row(WebhookEndpoint, r) for r in rows]
 
     def delete_endpoint(self, *, merchant_id: str, endpoint_id: str) -> bool:
         t = s.webhook_endpoints
@@ -53,7 +56,7 @@ class WebhookQueries(StoreBase):
 
     def insert_deliveries(self, deliveries: list[Delivery]) -> None:
         if deliveries:
-            self.conn.execute(insert(s.deliveries), [to_row(d) for d in deliveries])
+            self.conn.execute(_INSERT_DELIVERIES, [to_row(d) for d in deliveries])
 
     def get_delivery(self, *, merchant_id: str, delivery_id: str, for_update: bool = False) -> Delivery | None:
         t = s.deliveries
