@@ -10,6 +10,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -117,6 +118,18 @@ def kasse(database_url: str, *, workers: bool = False) -> Server:
     if not workers:
         argv.append("--no-workers")
     return Server(argv, env={"KASSE_DATABASE_URL": database_url, "KASSE_ADMIN_TOKEN": "adm_bench"})
+
+
+def receiver() -> Server:
+    """The webhook receiver (bench/receiver.py): answers every POST with 200 and counts deliveries."""
+    return Server([str(BIN / "python"), "-m", "bench.receiver", "{port}"])
+
+
+def receiver_stats(srv: Server) -> dict[str, Any]:
+    answer = httpx.get(f"{srv.base}/stats", timeout=10)
+    answer.raise_for_status()
+    data: dict[str, Any] = answer.json()
+    return data
 
 
 def uvicorn_app(app: str) -> Server:

@@ -50,11 +50,25 @@ class Approval(StrEnum):
     CUSTOMER = "customer"  # the customer decides on the hosted page
     APPROVE = "approve"  # approved at creation, no redirect needed (e.g. Stripe `…_chargeable@…`)
     DECLINE = "decline"  # declined at creation
+    # Approved by the simulated bank a few seconds after creation, with no redirect (Stripe
+    # `…_chargeable@example.com`: "created as pending, chargeable within seconds").
+    APPROVE_SHORTLY = "approve_shortly"
 
 
 class Settlement(StrEnum):
     SUCCEED = "succeed"
-    FAIL = "fail"  # the money never arrives (e.g. Stripe `failing_charge`)
+    FAIL = "fail"  # the money never arrives; the capture fails at the provider's cut-off
+    # Stripe `owner[name]` magic values: the charge is decided straight after it was created.
+    SUCCEED_AT_ONCE = "succeed_at_once"
+    FAIL_AT_ONCE = "fail_at_once"
+
+    @property
+    def fails(self) -> bool:
+        return self in (Settlement.FAIL, Settlement.FAIL_AT_ONCE)
+
+    @property
+    def at_once(self) -> bool:
+        return self in (Settlement.SUCCEED_AT_ONCE, Settlement.FAIL_AT_ONCE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +164,7 @@ class TimerKind(StrEnum):
     AUTHORIZATION_EXPIRY = "authorization_expiry"  # an authorization went unused
     CAPTURE_SETTLEMENT = "capture_settlement"  # the money of a capture arrives (or fails)
     REFUND_SETTLEMENT = "refund_settlement"
+    SCENARIO_APPROVAL = "scenario_approval"  # the simulated bank approves (Approval.APPROVE_SHORTLY)
 
 
 @dataclass(slots=True)

@@ -3,12 +3,14 @@ their own entries (from the seeds) in later issues without touching engine code.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from kasse.domain.models import Method
 from kasse.domain.states import PaymentTrigger
 
-__all__ = ["KLARNA_COUNTRY_CURRENCY", "RULES", "ProviderRules", "rules_for"]
+__all__ = ["KLARNA_COUNTRY_CURRENCY", "RULES", "ProviderRules", "add_business_days", "rules_for", "sampled_failure"]
 
 DAY_S = 86_400
 
@@ -40,9 +42,51 @@ class ProviderRules:
     refund_delay_s: int = 0
     refund_window_s: int | None = None
     country_currency: dict[str, str] = field(default_factory=dict)  # Klarna: currency follows country
+    # Methods whose authorization is captured later by the merchant (Stripe: a chargeable source is
+    # charged in a second call); Sofort is otherwise captured with the authorization.
+    manual_capture_methods: frozenset[Method] = frozenset()
+    # When set, settlement is this many business days (Monday to Friday) after the capture, instead of
+    # ``settlement_delay_s``.
+    settlement_business_days: int | None = None
+    # When set, money that never arrives fails the capture at this cut-off (Stripe Sofort: 14 days);
+    # otherwise a failing capture fails at the usual settlement time.
+    settlement_cutoff_s: int | None = None
+    scenario_approval_delay_s: int = 3  # Approval.APPROVE_SHORTLY: "within seconds"
+    # When true, the merchant's sandbox setting ``failure_rates[<origin>]`` (0..1, default 0) makes that
+    # share of captures fail at the cut-off, chosen deterministically from the payment id (Stripe: "about
+    # 0.2% of Sofort charges fail").
+    sampled_failures: bool = False
 
     def settlement_delay(self, method: Method) -> int:
         return self.settlement_delay_s.get(method, 2 * DAY_S)
+
+    def settlement_delay_at(self, method: Method, now: datetime) -> int:
+        """Seconds from ``now`` until the money of a capture made at ``now`` arrives."""
+        if self.settlement_business_days is None:
+            return self.settlement_delay(method)
+        return int((add_business_days(now, self.settlement_business_days) - now).total_seconds())
+
+
+def sampled_failure(payment_id: str, rate: float) -> bool:
+    """Whether a payment falls in the failing share ``rate``: a pure function of its id, so a run can be
+    repeated and a test can find out in advance."""
+    if rate <= 0:
+        return False
+    digest = hashlib.sha256(payment_id.encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < rate
+
+
+def add_business_days(start: datetime, days: int) -> datetime:
+    """The same time of day ``days`` business days later; a start on a weekend counts from Monday 00:00
+    (a transfer made on Saturday is booked on Monday)."""
+    current = start
+    if current.weekday() >= 5:
+        current = (current + timedelta(days=7 - current.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    while days > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            days -= 1
+    return current
 
 
 _ALL_KLARNA = (
@@ -62,7 +106,27 @@ NATIVE = ProviderRules(
     country_currency=KLARNA_COUNTRY_CURRENCY,
 )
 
-RULES: dict[str, ProviderRules] = {"native": NATIVE}
+# Stripe "Sofort payments with Sources" (seed 001): EUR only, at least 1.00 EUR, six countries; a pending
+# source is canceled after 1 hour, a chargeable one unused for 6 hours is canceled and the money given
+# back; a charge succeeds typically 2 business days later and fails at the 14-day cut-off; refunds
+# within 180 days.
+STRIPE = ProviderRules(
+    name="stripe",
+    # Stripe also had Klarna Sources; the dialect offers only Sofort, the table stays total (same as native).
+    countries={**NATIVE.countries, Method.SOFORT: frozenset({"AT", "BE", "DE", "IT", "NL", "ES"})},
+    currencies={**NATIVE.currencies, Method.SOFORT: frozenset({"EUR"})},
+    min_amount_minor=100,
+    action_window_s=3_600,
+    unused_authorization_s=6 * 3_600,
+    unused_authorization_trigger=PaymentTrigger.CANCEL,
+    refund_window_s=180 * DAY_S,
+    manual_capture_methods=frozenset({Method.SOFORT}),
+    settlement_business_days=2,
+    settlement_cutoff_s=14 * DAY_S,
+    sampled_failures=True,
+)
+
+RULES: dict[str, ProviderRules] = {"native": NATIVE, "stripe": STRIPE}
 
 
 def rules_for(origin: str) -> ProviderRules:

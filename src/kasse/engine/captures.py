@@ -7,9 +7,9 @@ from datetime import timedelta
 from kasse.domain.errors import Conflict, InvalidRequest
 from kasse.domain.events import EventType
 from kasse.domain.ledger import Account
-from kasse.domain.models import Capture, Payment, Settlement, TimerKind
+from kasse.domain.models import Capture, Payment, Scenario, Settlement, TimerKind
 from kasse.domain.money import require_minor
-from kasse.domain.rules import rules_for
+from kasse.domain.rules import rules_for, sampled_failure
 from kasse.domain.states import CaptureState, CaptureTrigger, PaymentState, PaymentTrigger, apply_capture, apply_payment
 from kasse.engine import postings, refunds
 from kasse.engine.lifecycle import get_payment, release_hold, transition
@@ -52,7 +52,8 @@ def capture(
             amount_minor=remainder, code="authorization_remainder", payment_id=payment.id,
         )  # fmt: skip
         payment.hold_transfer_id, payment.amount_capturable_minor = rest.id, remainder
-    delay_s = rules_for(payment.origin).settlement_delay(payment.method)
+    _sample_failure(tx, payment)
+    delay_s = _settlement_delay_s(tx, payment)
     sequence = len(tx.store.captures_of(merchant_id=tx.merchant_id, payment_id=payment.id)) + 1
     cap = Capture(
         id=tx.new_id("capture"), merchant_id=tx.merchant_id, payment_id=payment.id, amount_minor=amount,
@@ -67,13 +68,32 @@ def capture(
     return cap
 
 
+def _sample_failure(tx: Tx, payment: Payment) -> None:
+    if not rules_for(payment.origin).sampled_failures or payment.scenario.settlement is not Settlement.SUCCEED:
+        return
+    rates = tx.store.merchant_settings(merchant_id=tx.merchant_id).get("failure_rates") or {}
+    rate = rates.get(payment.origin, 0) if isinstance(rates, dict) else 0
+    if isinstance(rate, int | float) and sampled_failure(payment.id, float(rate)):
+        payment.scenario = Scenario(payment.scenario.approval, Settlement.FAIL)
+
+
+def _settlement_delay_s(tx: Tx, payment: Payment) -> int:
+    rules = rules_for(payment.origin)
+    settlement = payment.scenario.settlement
+    if settlement.at_once:
+        return 0
+    if settlement is Settlement.FAIL and rules.settlement_cutoff_s is not None:
+        return rules.settlement_cutoff_s  # the money never arrives: failed at the cut-off
+    return rules.settlement_delay_at(payment.method, tx.now)
+
+
 def settle_capture(tx: Tx, capture_id: str) -> Capture | None:
     """Timer: the money of a capture arrives, or (scenario) never does."""
     cap = tx.store.get_capture(merchant_id=tx.merchant_id, capture_id=capture_id)
     if cap is None or cap.status is not CaptureState.PENDING:
         return None
     payment = get_payment(tx, cap.payment_id)
-    fails = payment.scenario.settlement is Settlement.FAIL
+    fails = payment.scenario.settlement.fails
     cap.status = apply_capture(cap.status, CaptureTrigger.FAIL if fails else CaptureTrigger.SETTLE)
     cap.updated_at = tx.now
     tx.store.update_capture(cap)

@@ -27,6 +27,7 @@ def get_payment(tx: Tx, payment_id: str, *, for_update: bool = True) -> Payment:
     payment = tx.store.get_payment(merchant_id=tx.merchant_id, payment_id=payment_id, for_update=for_update)
     if payment is None:
         raise NotFound("payment", payment_id, param="id")
+    tx.origins[payment.id] = payment.origin
     return payment
 
 

@@ -38,6 +38,8 @@ __all__ = [
     "decline",
     "expire",
     "get_payment",
+    "scenario_approval",
+    "update_details",
 ]
 
 
@@ -100,7 +102,11 @@ def validate(cmd: CreatePayment) -> None:
                 f"Klarna in {cmd.country} takes {expected}, not {cmd.currency}",
                 param="currency",
             )
-    if cmd.method is Method.SOFORT and cmd.capture_method is CaptureMethod.MANUAL:
+    if (
+        cmd.method is Method.SOFORT
+        and cmd.capture_method is CaptureMethod.MANUAL
+        and Method.SOFORT not in rules.manual_capture_methods
+    ):
         raise InvalidRequest(
             "capture_method_not_supported",
             "Sofort is always captured with the authorization; use capture=automatic",
@@ -142,6 +148,42 @@ def create_payment(tx: Tx, cmd: CreatePayment) -> Payment:
         return authorize(tx, payment.id)
     if cmd.scenario.approval is Approval.DECLINE:
         return decline(tx, payment.id)
+    if cmd.scenario.approval is Approval.APPROVE_SHORTLY:
+        tx.schedule(TimerKind.SCENARIO_APPROVAL, payment.id, after_s=rules.scenario_approval_delay_s)
+    return payment
+
+
+def scenario_approval(tx: Tx, payment_id: str) -> Payment | None:
+    """Timer: the simulated bank approves a payment created with ``Approval.APPROVE_SHORTLY``, unless
+    something else happened to it first."""
+    payment = get_payment(tx, payment_id)
+    if payment.status is not PaymentState.REQUIRES_ACTION or tx.now >= payment.expires_at:
+        return None
+    return authorize(tx, payment_id)
+
+
+def update_details(
+    tx: Tx,
+    payment_id: str,
+    *,
+    metadata: dict[str, str | None] | None = None,
+    customer: dict[str, Any] | None = None,
+    provider_data: dict[str, Any] | None = None,
+) -> Payment:
+    """Change what the merchant may change at any time: metadata (a None value removes the key),
+    customer details, the dialect's own data. No state change, no event."""
+    payment = get_payment(tx, payment_id)
+    if provider_data:
+        payment.provider_data = {**payment.provider_data, **provider_data}
+    for key, value in (metadata or {}).items():
+        if value is None:
+            payment.metadata.pop(key, None)
+        else:
+            payment.metadata[key] = value
+    if customer:
+        payment.customer = {**payment.customer, **customer}
+    payment.updated_at = tx.now
+    tx.store.update_payment(payment)
     return payment
 
 

@@ -7,7 +7,7 @@ that raises leaves nothing behind.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,7 +22,38 @@ from kasse.domain.webhooks import Delivery, DeliveryStatus, WebhookEndpoint, mat
 from kasse.storage.db import Database
 from kasse.storage.store import Store
 
-__all__ = ["Kasse", "Tx"]
+__all__ = ["EventDeriver", "Kasse", "Tx", "register_event_deriver"]
+
+# A dialect whose notifications are not the engine's events (Stripe: `source.chargeable` where the
+# engine says `payment.authorized`) derives its own from each engine event of its payments, in the same
+# unit of work, so they are snapshots of that moment and leave through the same outbox. Their type is
+# prefixed with the dialect (`stripe:source.chargeable`); only that dialect's endpoints receive them, and
+# that dialect's endpoints receive nothing else.
+EventDeriver = Callable[["Tx", Event, "Payment | Capture | Refund"], list[Event]]
+_DERIVERS: dict[str, EventDeriver] = {}
+_LOOKED_UP: set[str] = set()
+
+
+def register_event_deriver(dialect: str, deriver: EventDeriver) -> None:
+    _DERIVERS[dialect] = deriver
+
+
+def _deriver_for(origin: str) -> EventDeriver | None:
+    if origin not in _LOOKED_UP:
+        _LOOKED_UP.add(origin)
+        module = f"kasse.dialects.{origin}.provider_events"
+        try:
+            __import__(module)  # registers the deriver, wherever the engine runs (server, worker, CLI)
+        except ModuleNotFoundError as exc:
+            if exc.name not in (module, f"kasse.dialects.{origin}"):
+                raise
+    return _DERIVERS.get(origin)
+
+
+def dialect_of(event_type: str) -> str | None:
+    """The dialect a derived event belongs to (``stripe:charge.succeeded`` → ``stripe``)."""
+    prefix, sep, _ = event_type.partition(":")
+    return prefix if sep else None
 
 
 @dataclass
@@ -34,6 +65,7 @@ class Tx:
     wall: WallClock
     events: list[Event] = field(default_factory=list)
     timers: list[Timer] = field(default_factory=list)
+    origins: dict[str, str] = field(default_factory=dict)  # payment id → origin, as payments are read
 
     def new_id(self, kind: str) -> str:
         return new_id(PREFIXES[kind], self.wall())
@@ -52,7 +84,19 @@ class Tx:
             created_at=self.now,
         )
         self.events.append(event)
+        if payment_id is not None and not isinstance(obj, WebhookEndpoint):
+            deriver = _deriver_for(self._origin(obj, payment_id))
+            if deriver is not None:
+                self.events.extend(deriver(self, event, obj))
         return event
+
+    def _origin(self, obj: Payment | Capture | Refund, payment_id: str) -> str:
+        if isinstance(obj, Payment):
+            self.origins[obj.id] = obj.origin
+        elif payment_id not in self.origins:
+            payment = self.store.get_payment(merchant_id=self.merchant_id, payment_id=payment_id)
+            self.origins[payment_id] = payment.origin if payment is not None else ""
+        return self.origins[payment_id]
 
     def schedule(self, kind: TimerKind, subject_id: str, *, after_s: float) -> Timer:
         timer = Timer(
@@ -93,6 +137,13 @@ def _public(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _wants(endpoint: WebhookEndpoint, event: Event) -> bool:
+    owner = dialect_of(event.type)
+    if owner is None:
+        return _deriver_for(endpoint.dialect) is None and matches(endpoint.enabled_events, event.type)
+    return endpoint.dialect == owner and matches(endpoint.enabled_events, event.type.partition(":")[2])
+
+
 def fan_out(tx: Tx, endpoints: list[WebhookEndpoint]) -> list[Delivery]:
     return [
         Delivery(
@@ -102,7 +153,7 @@ def fan_out(tx: Tx, endpoints: list[WebhookEndpoint]) -> list[Delivery]:
         )
         for event in tx.events
         for endpoint in endpoints
-        if matches(endpoint.enabled_events, event.type)
+        if _wants(endpoint, event)
     ]  # fmt: skip
 
 

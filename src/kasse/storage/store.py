@@ -8,6 +8,7 @@ concern; ``Store`` puts them together over one connection.
 from __future__ import annotations
 
 from kasse.storage._base import Page
+from kasse.storage._dialects import DialectQueries
 from kasse.storage._ledger import LedgerQueries
 from kasse.storage._payments import PaymentQueries
 from kasse.storage._records import RecordQueries
@@ -16,5 +17,5 @@ from kasse.storage._webhooks import WebhookQueries
 __all__ = ["Page", "Store"]
 
 
-class Store(PaymentQueries, LedgerQueries, RecordQueries, WebhookQueries):
+class Store(DialectQueries, PaymentQueries, LedgerQueries, RecordQueries, WebhookQueries):
     """All queries over one connection (one transaction)."""

@@ -11,10 +11,12 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from kasse.domain.clock import utc
 from kasse.domain.errors import IdempotencyMismatch, InvalidRequest
 from kasse.engine.unit import Kasse, Tx
 
@@ -35,6 +37,10 @@ def fingerprint(method: str, path: str, payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _older(created_at: datetime, now: datetime, ttl_s: int) -> bool:
+    return (utc(now) - utc(created_at)).total_seconds() >= ttl_s
+
+
 def run_idempotent(
     kasse: Kasse,
     *,
@@ -43,6 +49,7 @@ def run_idempotent(
     key: str | None,
     fingerprint: str,
     operation: Callable[[Tx], tuple[int, Any]],
+    ttl_s: int | None = None,
 ) -> Outcome:
     """Run ``operation`` in one unit of work, recording (or replaying) its response under ``key``."""
     if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
@@ -56,6 +63,10 @@ def run_idempotent(
             with kasse.unit(merchant_id=merchant_id) as tx:
                 if key is not None:
                     stored = tx.store.get_idempotency(merchant_id=merchant_id, scope=scope, key=key)
+                    if stored is not None and ttl_s is not None and _older(stored["created_at"], tx.now, ttl_s):
+                        # Expired (Stripe: keys are kept 24 hours): the key is free for a new request.
+                        tx.store.delete_idempotency(merchant_id=merchant_id, scope=scope, key=key)
+                        stored = None
                     if stored is not None:
                         if stored["fingerprint"] != fingerprint:
                             raise IdempotencyMismatch(key)

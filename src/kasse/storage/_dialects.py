@@ -1,0 +1,84 @@
+"""Queries the provider dialects need beyond the native API's: objects of one origin (a Stripe charge
+list shows Stripe's charges only), derived events by type, ledger transfers by code, and expiring
+idempotency keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, select
+
+from kasse.domain.ledger import Transfer
+from kasse.domain.models import Capture, Event, Refund
+from kasse.storage import schema as s
+from kasse.storage._base import Page
+from kasse.storage._ledger import LedgerQueries
+from kasse.storage.rows import from_row
+
+
+class DialectQueries(LedgerQueries):
+    def _of_origin(self, table: Any, merchant_id: str, origin: str) -> Any:
+        p = s.payments
+        owned = select(p.c.id).where(p.c.merchant_id == merchant_id, p.c.origin == origin)
+        return and_(table.c.merchant_id == merchant_id, table.c.payment_id.in_(owned))
+
+    def list_captures_of_origin(
+        self, *, merchant_id: str, origin: str, limit: int, starting_after: str | None = None,
+        ending_before: str | None = None, payment_id: str | None = None,
+    ) -> Page[Capture]:  # fmt: skip
+        t = s.captures
+        where = self._of_origin(t, merchant_id, origin)
+        if payment_id is not None:
+            where = and_(where, t.c.payment_id == payment_id)
+        rows = self._page(t, where, limit, starting_after, ending_before)
+        return Page([from_row(Capture, r) for r in rows[:limit]], len(rows) > limit)
+
+    def list_refunds_of_origin(
+        self, *, merchant_id: str, origin: str, limit: int, starting_after: str | None = None,
+        ending_before: str | None = None, payment_id: str | None = None,
+    ) -> Page[Refund]:  # fmt: skip
+        t = s.refunds
+        where = self._of_origin(t, merchant_id, origin)
+        if payment_id is not None:
+            where = and_(where, t.c.payment_id == payment_id)
+        rows = self._page(t, where, limit, starting_after, ending_before)
+        return Page([from_row(Refund, r) for r in rows[:limit]], len(rows) > limit)
+
+    def list_events_of_types(
+        self, *, merchant_id: str, patterns: list[str], limit: int, starting_after: str | None = None,
+        ending_before: str | None = None, created: dict[str, datetime] | None = None,
+    ) -> Page[Event]:  # fmt: skip
+        """Events whose type matches one of ``patterns`` (``*`` is a wildcard); ``created`` bounds by
+        ``gt``/``gte``/``lt``/``lte``."""
+        t = s.events
+        conds = [t.c.merchant_id == merchant_id]
+        conds.append(or_(*(t.c.type.like(p.replace("*", "%")) if "*" in p else t.c.type == p for p in patterns)))
+        ops = {"gt": t.c.created_at.__gt__, "gte": t.c.created_at.__ge__, "lt": t.c.created_at.__lt__,
+               "lte": t.c.created_at.__le__}  # fmt: skip
+        conds += [ops[op](value) for op, value in (created or {}).items()]
+        rows = self._page(t, and_(*conds), limit, starting_after, ending_before)
+        return Page([from_row(Event, r) for r in rows[:limit]], len(rows) > limit)
+
+    def list_transfers_with_codes(
+        self, *, merchant_id: str, codes: list[str], limit: int, starting_after: str | None = None,
+        ending_before: str | None = None, payment_id: str | None = None,
+    ) -> Page[Transfer]:  # fmt: skip
+        t = s.ledger_transfers
+        where = and_(t.c.merchant_id == merchant_id, t.c.code.in_(codes))
+        if payment_id is not None:
+            where = and_(where, t.c.payment_id == payment_id)
+        rows = self._page(t, where, limit, starting_after, ending_before)
+        return Page(self._with_legs(merchant_id, rows[:limit]), len(rows) > limit)
+
+    def get_transfer(self, *, merchant_id: str, transfer_id: str) -> Transfer | None:
+        t = s.ledger_transfers
+        rows = list(
+            self.conn.execute(select(t).where(t.c.merchant_id == merchant_id, t.c.id == transfer_id)).mappings()
+        )
+        found = self._with_legs(merchant_id, rows)
+        return found[0] if found else None
+
+    def delete_idempotency(self, *, merchant_id: str, scope: str, key: str) -> None:
+        t = s.idempotency_keys
+        self.conn.execute(delete(t).where(t.c.merchant_id == merchant_id, t.c.scope == scope, t.c.key == key))
