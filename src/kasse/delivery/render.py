@@ -5,13 +5,22 @@ The native dialect registers itself here; provider dialects add theirs in their 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from kasse.domain.models import Event
 from kasse.domain.webhooks import WebhookEndpoint
 
-__all__ = ["Rendered", "Renderer", "register_renderer", "renderer_for"]
+__all__ = [
+    "DeliveryPolicy",
+    "Rendered",
+    "Renderer",
+    "policy_for",
+    "register_policy",
+    "register_renderer",
+    "renderer_for",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +28,7 @@ class Rendered:
     url: str
     headers: dict[str, str]
     body: bytes
+    method: str = "POST"  # MultiSafepay's notification_method GET sends no body
 
 
 class Renderer(Protocol):
@@ -37,3 +47,26 @@ def renderer_for(dialect: str) -> Renderer:
         # Importing a dialect's notifications module registers its renderer.
         __import__(f"kasse.dialects.{dialect}.notifications")
     return _RENDERERS[dialect]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    """How a dialect's receivers acknowledge, and how often an unacknowledged delivery is retried.
+
+    Defaults: any 2xx acknowledges; the merchant's retry schedule. MultiSafepay wants ``OK`` in the
+    answer and retries three times at 15-minute intervals."""
+
+    acknowledged: Callable[[int, str], bool] | None = None  # (status, response text) -> acknowledged
+    retry_schedule_s: tuple[int, ...] | None = None
+
+
+_POLICIES: dict[str, DeliveryPolicy] = {}
+
+
+def register_policy(dialect: str, policy: DeliveryPolicy) -> None:
+    _POLICIES[dialect] = policy
+
+
+def policy_for(dialect: str) -> DeliveryPolicy:
+    renderer_for(dialect)  # importing the dialect's notifications module registers its policy too
+    return _POLICIES.get(dialect, DeliveryPolicy())

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import httpx
 
 from kasse.delivery.faults import FaultDice
-from kasse.delivery.render import Rendered, renderer_for
+from kasse.delivery.render import DeliveryPolicy, Rendered, policy_for, renderer_for
 from kasse.domain.clock import WallClock, monotonic_s, system_wall_clock
 from kasse.domain.errors import NotFound
 from kasse.domain.events import EventType
@@ -54,7 +54,7 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
+        return self.status is not None and 200 <= self.status < 300 and self.error is None
 
 
 class Deliverer:
@@ -164,27 +164,39 @@ class Deliverer:
             event, endpoint, base_url=self.base_url, wall_s=int(self.signing_clock().timestamp())
         )
         profile = profile or self.profile(delivery.merchant_id)
+        policy = policy_for(endpoint.dialect)
+        settings = profile.settings
+        if policy.retry_schedule_s is not None:
+            settings = replace(settings, retry_schedule_s=policy.retry_schedule_s)
         if trigger == "schedule" and profile.dice.drop():
             outcome: Outcome = _Failed(delivery.id, None, "dropped by the sandbox fault switch", 0)
         else:
-            outcome = self._send(delivery.id, rendered, profile.settings.timeout_s)
-        self._record(delivery, endpoint, rendered, outcome, at=at, trigger=trigger, schedule=profile.settings)
+            outcome = self._send(delivery.id, rendered, settings.timeout_s, policy)
+        self._record(delivery, endpoint, rendered, outcome, at=at, trigger=trigger, schedule=settings)
         if outcome.ok and trigger == "schedule" and profile.dice.duplicate():
-            again = self._send(delivery.id, rendered, profile.settings.timeout_s)
-            self._record(delivery, endpoint, rendered, again, at=at, trigger="duplicate", schedule=profile.settings)
+            again = self._send(delivery.id, rendered, settings.timeout_s, policy)
+            self._record(delivery, endpoint, rendered, again, at=at, trigger="duplicate", schedule=settings)
         return outcome
 
-    def _send(self, delivery_id: str, rendered: Rendered, timeout_s: float) -> Outcome:
+    def _send(
+        self, delivery_id: str, rendered: Rendered, timeout_s: float, policy: DeliveryPolicy | None = None
+    ) -> Outcome:
         started = monotonic_s()
         try:
-            response = self.client.post(
-                rendered.url, content=rendered.body, headers=rendered.headers, timeout=timeout_s
-            )
+            response = self.client.request(
+                rendered.method, rendered.url, content=rendered.body or None, headers=rendered.headers,
+                timeout=timeout_s,
+            )  # fmt: skip
         except httpx.HTTPError as exc:
             latency = int((monotonic_s() - started) * 1000)
             return _Failed(delivery_id, None, f"{type(exc).__name__}: {exc}"[:500], latency)
         latency = int((monotonic_s() - started) * 1000)
-        return _Answered(delivery_id, response.status_code, None, latency, response.text[:EXCERPT_CHARS])
+        excerpt = response.text[:EXCERPT_CHARS]
+        error = None
+        check = policy.acknowledged if policy is not None else None
+        if check is not None and 200 <= response.status_code < 300 and not check(response.status_code, excerpt):
+            error = "the answer did not acknowledge the notification"
+        return _Answered(delivery_id, response.status_code, error, latency, excerpt)
 
     def _record(
         self, delivery: Delivery, endpoint: WebhookEndpoint, rendered: Rendered, outcome: Outcome, *,

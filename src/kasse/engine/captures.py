@@ -53,7 +53,7 @@ def capture(
         )  # fmt: skip
         payment.hold_transfer_id, payment.amount_capturable_minor = rest.id, remainder
     _sample_failure(tx, payment)
-    delay_s = _settlement_delay_s(tx, payment)
+    delay_s = 0 if _settles_with_capture(payment, amount) else _settlement_delay_s(tx, payment)
     sequence = len(tx.store.captures_of(merchant_id=tx.merchant_id, payment_id=payment.id)) + 1
     cap = Capture(
         id=tx.new_id("capture"), merchant_id=tx.merchant_id, payment_id=payment.id, amount_minor=amount,
@@ -64,8 +64,19 @@ def capture(
     payment.amount_captured_minor += amount
     transition(tx, payment, PaymentTrigger.CAPTURE)
     tx.emit(EventType.CAPTURE_CREATED, cap)
+    if _settles_with_capture(payment, amount):
+        settle_capture(tx, cap.id)  # MultiSafepay: under 100 EUR "completed immediately", never uncleared
+        settled = get_payment(tx, payment.id)
+        for name in Payment.__slots__:  # the caller's object follows the stored one
+            setattr(payment, name, getattr(settled, name))
+        return tx.store.get_capture(merchant_id=tx.merchant_id, capture_id=cap.id) or cap
     tx.schedule(TimerKind.CAPTURE_SETTLEMENT, cap.id, after_s=delay_s)
     return cap
+
+
+def _settles_with_capture(payment: Payment, amount_minor: int) -> bool:
+    below = rules_for(payment.origin).settle_at_once_below_minor
+    return below is not None and amount_minor < below and not payment.scenario.settlement.fails
 
 
 def _sample_failure(tx: Tx, payment: Payment) -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "create_payment",
     "decline",
     "expire",
+    "extend_expiry",
     "get_payment",
     "scenario_approval",
     "update_details",
@@ -240,9 +241,25 @@ def cancel(tx: Tx, payment_id: str, *, reason: str = "requested_by_customer") ->
 def expire(tx: Tx, payment_id: str) -> Payment | None:
     """Timer: the customer never finished. Does nothing if the payment moved on meanwhile."""
     payment = get_payment(tx, payment_id)
-    if payment.status is not PaymentState.REQUIRES_ACTION:
-        return None
+    if payment.status is not PaymentState.REQUIRES_ACTION or tx.now < payment.expires_at:
+        return None  # moved on, or its deadline was extended (a later timer expires it)
     transition(tx, payment, PaymentTrigger.EXPIRE)
+    return payment
+
+
+def extend_expiry(tx: Tx, payment_id: str, *, by_s: int) -> Payment:
+    """Give the customer ``by_s`` more seconds from now (MultiSafepay ``extend_expiration``). The old
+    expiry timer still fires and finds the deadline moved; a new one fires at the new deadline."""
+    payment = get_payment(tx, payment_id)
+    if payment.status is not PaymentState.REQUIRES_ACTION:
+        raise Conflict(
+            "payment_not_open", f"Payment {payment.id} is {payment.status.value}; only an open payment can be extended"
+        )
+    _require_open(tx, payment)
+    payment.expires_at = tx.now + timedelta(seconds=by_s)
+    payment.updated_at = tx.now
+    tx.store.update_payment(payment)
+    tx.schedule(TimerKind.PAYMENT_EXPIRY, payment.id, after_s=by_s)
     return payment
 
 

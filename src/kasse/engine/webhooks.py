@@ -9,7 +9,15 @@ from kasse.domain.errors import NotFound
 from kasse.domain.webhooks import Delivery, EndpointStatus, WebhookEndpoint, new_secret
 from kasse.engine.unit import Tx
 
-__all__ = ["EndpointChange", "create_endpoint", "delete_endpoint", "get_endpoint", "rotate_secret", "update_endpoint"]
+__all__ = [
+    "EndpointChange",
+    "create_endpoint",
+    "delete_endpoint",
+    "get_endpoint",
+    "notification_endpoint",
+    "rotate_secret",
+    "update_endpoint",
+]
 
 
 @dataclass(frozen=True)
@@ -74,3 +82,20 @@ def get_delivery(tx: Tx, delivery_id: str) -> Delivery:
     if delivery is None:
         raise NotFound("delivery", delivery_id, param="id")
     return delivery
+
+
+def notification_endpoint(tx: Tx, *, dialect: str, url: str, secret: str) -> WebhookEndpoint:
+    """The endpoint behind a notification URL that a payment names itself (MultiSafepay
+    ``notification_url``): one per URL and dialect, found or created in the payment's own unit of work.
+    It subscribes to the derived events addressed to it alone (``order.<endpoint id>``), so only the
+    payments that name its URL notify it; ``secret`` is what the dialect signs with."""
+    for endpoint in tx.store.enabled_endpoints(merchant_id=tx.merchant_id):
+        if endpoint.dialect == dialect and endpoint.url == url and endpoint.secret == secret:
+            return endpoint
+    endpoint = create_endpoint(
+        tx, url=url, enabled_events=[], description="notification URL of payments", dialect=dialect
+    )
+    endpoint.enabled_events = [f"order.{endpoint.id}"]
+    endpoint.secret = secret
+    tx.store.update_endpoint(endpoint)
+    return endpoint

@@ -117,6 +117,8 @@ def create_app(settings: Settings | None = None, *, kasse: Kasse | None = None) 
         log.exception("unexpected error", exc_info=exc)
         return native_error(500, "api_error", "internal_error", "An unexpected error occurred; it has been logged")
 
+    from kasse.dialects.multisafepay.pages import router as msp_pages_router
+    from kasse.dialects.multisafepay.routes import router as msp_router
     from kasse.dialects.native.routes import router as native_router
     from kasse.dialects.native.stream import router as stream_router
     from kasse.dialects.native.webhooks import router as webhooks_router
@@ -132,6 +134,8 @@ def create_app(settings: Settings | None = None, *, kasse: Kasse | None = None) 
     app.include_router(admin_router)
     app.include_router(pages_router)
     app.include_router(health_router)
+    app.include_router(msp_router)
+    app.include_router(msp_pages_router)
 
     _document_native_errors(app)
     app.add_middleware(RequestMetrics)

@@ -1,0 +1,260 @@
+"""HTTP of the MultiSafepay Orders API at ``/multisafepay/v1/``: decode, call the engine, encode.
+
+Every answer is MultiSafepay's envelope: ``{"success": true, "data": …}`` or its error shape (errors.py).
+Unknown query parameters (the SDK adds ``locale`` and, on a get, ``order_id``) are ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from kasse.dialects.multisafepay import errors as e
+from kasse.dialects.multisafepay import redirects
+from kasse.dialects.multisafepay.schemas import OrderIn, RefundIn, UpdateIn, parse
+from kasse.dialects.multisafepay.translate import GATEWAY, bank_page_url, order_out, payment_page_url, transaction_id
+from kasse.domain.errors import DomainError
+from kasse.domain.models import Method, Payment
+from kasse.engine import payments, refunds, webhooks
+from kasse.engine.merchants import hash_secret
+from kasse.engine.unit import Kasse, Tx
+
+__all__ = ["router"]
+
+log = logging.getLogger(__name__)
+ORIGIN = "multisafepay"
+_CACHE_LIMIT = 10_000
+
+
+class MspRoute(APIRoute):
+    """Answers every error of these routes in MultiSafepay's shape, whatever raised it."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except e.MspError as exc:
+                return e.msp_error_response(exc)
+            except DomainError as exc:
+                return e.msp_error_response(e.from_domain(exc))
+            except Exception:
+                log.exception("unexpected error in the MultiSafepay dialect")
+                return JSONResponse(e.error_body(e.UNKNOWN, "Unknown error"), status_code=500)
+
+        return route
+
+
+router = APIRouter(prefix="/multisafepay/v1", route_class=MspRoute, include_in_schema=False)
+redirects.register()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Account:
+    merchant_id: str
+    api_key: str
+
+
+def _api_key(request: Request) -> str | None:
+    """``Authorization: Bearer``, the ``api_key`` header or ``?api_key=`` (MultiSafepay's security schemes)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.headers.get("api_key") or request.query_params.get("api_key") or None
+
+
+def _lookup(kasse: Kasse, key_hash: str) -> Account | None:
+    with kasse.read() as store:
+        found = store.find_credential("multisafepay", key_hash)
+    if found is None or not found.get("secret"):
+        return None
+    return Account(str(found["merchant_id"]), str(found["secret"]))
+
+
+async def account(request: Request) -> Account:
+    key = _api_key(request)
+    if key is None:
+        raise e.MspError(e.INVALID_API_KEY, "Invalid API key", 401)
+    cache: dict[str, Account] | None = getattr(request.app.state, "msp_key_cache", None)
+    if cache is None:
+        cache = request.app.state.msp_key_cache = {}
+    key_hash = hash_secret(key.strip())
+    found = cache.get(key_hash)
+    if found is None:
+        found = await run_in_threadpool(_lookup, request.app.state.kasse, key_hash)
+        if found is None:
+            raise e.MspError(e.INVALID_API_KEY, "Invalid API key", 401)
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[key_hash] = found
+    return found
+
+
+Merchant = Annotated[Account, Depends(account)]
+
+
+async def _body(request: Request) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise e.MspError(e.MISSING_DATA, "Missing data: the body is not valid JSON") from None
+
+
+def _ok(data: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse({"success": True, "data": data}, status_code=status)
+
+
+def _kasse(request: Request) -> Kasse:
+    kasse: Kasse = request.app.state.kasse
+    return kasse
+
+
+def _base(request: Request) -> str:
+    return str(request.app.state.settings.base_url)
+
+
+# --- create ------------------------------------------------------------------------------------
+
+
+def _command(order: OrderIn) -> payments.CreatePayment:
+    """The engine's command; what only MultiSafepay knows is checked here, the rules by the engine."""
+    if order.type not in ("redirect", "direct"):
+        raise e.MspError(e.UNKNOWN, f"Invalid type '{order.type}': Kasse supports redirect and direct orders")
+    if (order.gateway or "").upper() != GATEWAY:
+        raise e.MspError(e.GATEWAY_UNAVAILABLE, f"Gateway unavailable: '{order.gateway}' (Kasse offers DIRECTBANK)")
+    options = order.payment_options
+    customer = order.customer.model_dump(exclude_none=True) if order.customer else {}
+    country = customer.get("country")
+    if isinstance(country, str):
+        customer["country"] = country = country.upper()
+    expires_in_s = order.seconds_active or (order.days_active * 86_400 if order.days_active else None)
+    provider_data: dict[str, Any] = {
+        "type": order.type,
+        "gateway": GATEWAY,
+        "notification_method": ((options.notification_method if options else None) or "POST").upper(),
+        **{k: v for k, v in (("var1", order.var1), ("var2", order.var2), ("var3", order.var3)) if v is not None},
+    }
+    if order.gateway_info is not None:
+        provider_data["gateway_info"] = order.gateway_info.model_dump(exclude_none=True)
+    if order.custom_info is not None:
+        provider_data["custom_info"] = order.custom_info
+    return payments.CreatePayment(
+        amount_minor=order.amount, currency=order.currency.upper(), method=Method.SOFORT, origin=ORIGIN,
+        country=country if isinstance(country, str) else None, description=order.description,
+        reference=order.order_id, return_url=options.redirect_url if options else None,
+        cancel_url=options.cancel_url if options else None, customer=customer, provider_data=provider_data,
+        expires_in_s=expires_in_s,
+    )  # fmt: skip
+
+
+def _create(kasse: Kasse, who: Account, order: OrderIn, base_url: str) -> dict[str, Any]:
+    cmd = _command(order)
+    payments.validate(cmd)  # before anything is written (rule 8)
+    notification_url = order.payment_options.notification_url if order.payment_options else None
+    # The merchant row is locked: two orders with one order_id cannot both pass the check.
+    with kasse.unit(merchant_id=who.merchant_id, lock_merchant=True) as tx:
+        if tx.store.find_payment_by_reference(merchant_id=tx.merchant_id, origin=ORIGIN, reference=order.order_id):
+            raise e.MspError(e.INVALID_ORDER_ID, "Invalid transaction ID: this order_id is already used", 409)
+        if notification_url:
+            endpoint = webhooks.notification_endpoint(tx, dialect=ORIGIN, url=notification_url, secret=who.api_key)
+            cmd = dataclasses.replace(cmd, provider_data={**cmd.provider_data, "notify_endpoint_id": endpoint.id})
+        payment = payments.create_payment(tx, cmd)
+    if order.type == "direct":
+        data = order_out(payment, [], base_url)
+        data["payment_url"] = bank_page_url(payment, base_url)
+        return data
+    return {"order_id": payment.reference, "payment_url": payment_page_url(payment, base_url),
+            "session_id": payment.redirect_token}  # fmt: skip
+
+
+@router.post("/json/orders")
+async def create_order(request: Request, who: Merchant) -> Response:
+    order = parse(OrderIn, await _body(request))
+    return _ok(await run_in_threadpool(_create, _kasse(request), who, order, _base(request)))
+
+
+# --- get ---------------------------------------------------------------------------------------
+
+
+def _find(tx_or_store: Any, merchant_id: str, order_id: str) -> Payment:
+    payment: Payment | None = tx_or_store.find_payment_by_reference(
+        merchant_id=merchant_id, origin=ORIGIN, reference=order_id
+    )
+    if payment is None:
+        raise e.MspError(e.INVALID_ORDER_ID, "Invalid transaction ID", 404)
+    return payment
+
+
+def _get(kasse: Kasse, who: Account, order_id: str, base_url: str) -> dict[str, Any]:
+    with kasse.read() as store:
+        payment = _find(store, who.merchant_id, order_id)
+        found = store.refunds_of(merchant_id=who.merchant_id, payment_id=payment.id)
+    return order_out(payment, found, base_url)
+
+
+@router.get("/json/orders/{order_id:path}")
+async def get_order(request: Request, order_id: str, who: Merchant) -> Response:
+    return _ok(await run_in_threadpool(_get, _kasse(request), who, order_id, _base(request)))
+
+
+# --- refunds -----------------------------------------------------------------------------------
+
+
+def _refund(kasse: Kasse, who: Account, order_id: str, body: RefundIn) -> dict[str, Any]:
+    amount = body.amount or None  # none or 0: the whole rest (Refund.yaml)
+    if amount is not None and amount < 0:
+        raise e.MspError(e.INVALID_AMOUNT, "Invalid amount: a refund amount is positive")
+    with kasse.unit(merchant_id=who.merchant_id) as tx:
+        payment = _find(tx.store, who.merchant_id, order_id)
+        if body.currency is not None and body.currency.upper() != payment.currency:
+            raise e.MspError(e.INVALID_CURRENCY, f"Invalid currency: the order is in {payment.currency}")
+        refund = refunds.create_refund(tx, payment.id, amount_minor=amount, reason=body.description)
+    tid = transaction_id(refund.id)
+    return {"order_id": order_id, "transaction_id": tid, "refund_id": tid}
+
+
+@router.post("/json/orders/{order_id:path}/refunds")
+async def refund_order(request: Request, order_id: str, who: Merchant) -> Response:
+    body = parse(RefundIn, await _body(request))
+    return _ok(await run_in_threadpool(_refund, _kasse(request), who, order_id, body))
+
+
+# --- update / cancel ---------------------------------------------------------------------------
+
+_CANCEL = frozenset({"cancelled", "canceled", "void"})
+
+
+def _update(kasse: Kasse, who: Account, order_id: str, body: UpdateIn) -> None:
+    status = (body.status or "").lower()
+    if status and status not in _CANCEL and status != "shipped":
+        raise e.MspError(e.MISSING_DATA, f"Invalid status '{body.status}': use cancelled (or shipped)")
+
+    def change(tx: Tx) -> None:
+        payment = _find(tx.store, who.merchant_id, order_id)
+        if status in _CANCEL:
+            payments.cancel(tx, payment.id, reason="requested_by_merchant")
+        elif body.extend_expiration:
+            payments.extend_expiry(tx, payment.id, by_s=86_400)  # a Sofort order's lifetime once more
+
+    with kasse.unit(merchant_id=who.merchant_id) as tx:
+        change(tx)
+
+
+@router.patch("/json/orders/{order_id:path}")
+async def update_order(request: Request, order_id: str, who: Merchant) -> Response:
+    body = parse(UpdateIn, await _body(request))
+    await run_in_threadpool(_update, _kasse(request), who, order_id, body)
+    return _ok({})

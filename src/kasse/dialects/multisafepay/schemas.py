@@ -1,0 +1,118 @@
+"""Wire models of the Orders API in MultiSafepay's own words (what the SDK's ``OrderRequest``,
+``RefundOrderRequest`` and ``UpdateOrderRequest`` send). Unknown fields are ignored, as MultiSafepay
+ignores fields a payment method does not use (shopping carts, plugin info, Google Analytics, ...)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
+
+from kasse.dialects.multisafepay import errors as e
+
+__all__ = ["CustomerIn", "OrderIn", "PaymentOptionsIn", "RefundIn", "UpdateIn", "parse"]
+
+Text = Annotated[str, Field(max_length=1000)]
+M = TypeVar("M", bound=BaseModel)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class PaymentOptionsIn(_In):
+    notification_url: Annotated[str, Field(max_length=2048, pattern=r"^https?://")] | None = None
+    notification_method: Literal["POST", "GET", "post", "get"] | None = None
+    redirect_url: Annotated[str, Field(max_length=2048, pattern=r"^https?://")] | None = None
+    cancel_url: Annotated[str, Field(max_length=2048, pattern=r"^https?://")] | None = None
+    close_window: bool | None = None
+
+
+class CustomerIn(_In):
+    first_name: Text | None = None
+    last_name: Text | None = None
+    address1: Text | None = None
+    address2: Text | None = None
+    house_number: Text | None = None
+    zip_code: Text | None = None
+    city: Text | None = None
+    state: Text | None = None
+    country: Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")] | None = None
+    phone: Text | None = None
+    email: Text | None = None
+    locale: Annotated[str, Field(max_length=10)] | None = None
+    ip_address: Text | None = None
+    forwarded_ip: Text | None = None
+    referrer: Text | None = None
+    user_agent: Text | None = None
+    reference: Text | None = None
+
+
+class GatewayInfoIn(_In):
+    """Sofort direct (``sofort-direct.json``): the payer's account, optional in the sandbox."""
+
+    account_id: Text | None = None
+    account_holder_name: Text | None = None
+    account_holder_city: Text | None = None
+    account_holder_country: Text | None = None
+    account_holder_iban: Text | None = None
+    account_holder_bic: Text | None = None
+
+
+class OrderIn(_In):
+    type: Annotated[str, Field(max_length=20)]
+    gateway: Annotated[str, Field(max_length=40)] | None = None
+    order_id: Annotated[str, Field(min_length=1, max_length=50)]
+    currency: Annotated[str, Field(max_length=3)]
+    amount: StrictInt
+    description: Annotated[str, Field(min_length=1, max_length=200)]
+    payment_options: PaymentOptionsIn | None = None
+    customer: CustomerIn | None = None
+    gateway_info: GatewayInfoIn | None = None
+    days_active: Annotated[StrictInt, Field(ge=1, le=365)] | None = None
+    seconds_active: Annotated[StrictInt, Field(ge=1, le=365 * 86_400)] | None = None
+    var1: Annotated[str, Field(max_length=100)] | None = None
+    var2: Annotated[str, Field(max_length=100)] | None = None
+    var3: Annotated[str, Field(max_length=100)] | None = None
+    custom_info: dict[str, Any] | None = None
+
+
+class RefundIn(_In):
+    amount: StrictInt | None = None  # none (or 0): the whole rest
+    currency: Annotated[str, Field(max_length=3)] | None = None
+    description: Annotated[str, Field(max_length=200)] | None = None
+
+
+class UpdateIn(_In):
+    status: Annotated[str, Field(max_length=20)] | None = None
+    extend_expiration: StrictBool | None = None
+    reason: Annotated[str, Field(max_length=200)] | None = None
+
+
+# Which MultiSafepay error a field's validation error is (Error reference); anything else is 1016.
+_FIELD_CODES = {
+    "amount": e.INVALID_AMOUNT,
+    "currency": e.INVALID_CURRENCY,
+    "order_id": e.INVALID_ORDER_ID,
+    "description": e.INVALID_DESCRIPTION,
+    "var1": e.INVALID_VARIABLE,
+    "var2": e.INVALID_VARIABLE,
+    "var3": e.INVALID_VARIABLE,
+    "country": e.INVALID_COUNTRY,
+}
+
+
+def parse(model: type[M], payload: Any) -> M:
+    """Validate a decoded body; the first problem becomes MultiSafepay's error for that field."""
+    if not isinstance(payload, dict):
+        raise e.MspError(e.MISSING_DATA, "Missing data: the body must be a JSON object")
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        path = ".".join(str(p) for p in first["loc"])
+        field = str(first["loc"][-1]) if first["loc"] else ""
+        code = _FIELD_CODES.get(field, e.MISSING_DATA)
+        if first["type"] == "missing":
+            code = e.MISSING_DATA if field != "description" else e.INVALID_DESCRIPTION
+        raise e.MspError(code, f"Invalid {path}: {first['msg']}") from None
