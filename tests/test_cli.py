@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -198,3 +199,76 @@ def test_events_list_and_resend_deliver_to_a_real_receiver(db_url: str) -> None:
         assert "succeeded(1)" in invoke("events", "list", "--database", db_url)
     finally:
         receiver.close()
+
+
+def _children(pid: int) -> list[str]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == str(pid):  # the parent pid, after the state
+            found.append(stat.parent.name)
+    return found
+
+
+def test_serve_with_two_processes_shares_one_sqlite_database_and_one_admin_token(
+    process_env: dict[str, str],
+) -> None:
+    """`kasse serve --processes 2`: both HTTP processes write the same SQLite file (queued on its writer
+    lock), honour the admin token the parent generated and printed, and idempotency holds across them."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [KASSE, "serve", "--port", str(port), "--processes", "2", "--no-workers"],
+        env={**process_env, "COLUMNS": "200"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert proc.stdout is not None
+        token = ""
+        for line in proc.stdout:  # the banner comes before uvicorn starts
+            if "admin token" in line:
+                token = next(word for word in line.split() if word.startswith("adm_"))
+                break
+        assert token, "no admin token printed"
+        deadline = time.monotonic() + 30
+        children: list[str] = []
+        while time.monotonic() < deadline:
+            children = _children(proc.pid)
+            try:
+                if len(children) >= 2 and httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        else:
+            raise AssertionError(_stop(proc))
+        assert len(children) >= 2, children
+
+        auth = {"Authorization": f"Bearer {SANDBOX.secret_key}"}
+        body = {"amount": 500, "currency": "EUR", "method": "sofort", "return_url": "https://shop.example/r"}
+
+        def create(i: int) -> tuple[int, str]:
+            # A fresh connection per request, so the kernel spreads them over both processes; every
+            # key is sent twice, the second time possibly to the other process.
+            headers = {**auth, "Idempotency-Key": f"two-procs-{i // 2}"}
+            r = httpx.post(f"{base}/api/v1/payments", json=body, headers=headers, timeout=30)
+            return r.status_code, r.json()["id"]
+
+        with ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(create, range(200)))
+        assert {status for status, _ in results} == {201}
+        ids = [pid for _, pid in results]
+        assert all(ids[i] == ids[i + 1] for i in range(0, 200, 2)), "a replayed key created a second payment"
+        for _ in range(8):  # new connections: whichever process answers knows the printed token
+            r = httpx.post(
+                f"{base}/_admin/merchants", json={"name": "Shop"}, headers={"Authorization": f"Bearer {token}"}
+            )
+            assert r.status_code == 201, r.text
+    finally:
+        _stop(proc)
+    kasse = Kasse(Database(process_env["KASSE_DATABASE_URL"]))
+    with kasse.read() as store:
+        page = store.list_payments(merchant_id=SANDBOX.id, limit=1000)
+    assert len(page.items) == 100

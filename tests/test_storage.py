@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
+import multiprocessing
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.config import Config
@@ -317,3 +322,41 @@ def test_delete_merchant_data_touches_only_that_merchant(database: Database) -> 
     assert all(n == 0 for t, n in after_a.items() if t not in ("merchants", "credentials"))
     assert clock_offset == 2 * DAY_S * 1_000_000  # the clock is the merchant's setting, not its data
     check(kasse)
+
+
+def _hold_writer(url: str, entered: Any, release: Any) -> None:
+    with Database(url).transaction():
+        entered.set()
+        release.wait(10)
+
+
+def test_sqlite_writers_of_other_processes_queue_on_the_writer_lock_file(tmp_path: Path) -> None:
+    """A writer in one process holds the lock file beside the database; another process's writer
+    waits on it (woken when it is released) instead of polling SQLite's busy handler."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    Database(url).migrate()
+    ctx = multiprocessing.get_context("spawn")
+    entered, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_writer, args=(url, entered, release))
+    holder.start()
+    try:
+        assert entered.wait(20), "the other process never began its write transaction"
+        lock_file = tmp_path / "shared.db-writer"
+        fd = os.open(lock_file, os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            release.set()
+            holder.join(20)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free once that transaction ended
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+        with Database(url).transaction() as conn:  # and this process writes again
+            conn.execute(text("SELECT 1"))
+    finally:
+        release.set()
+        holder.join(20)
+        if holder.is_alive():
+            holder.kill()
+    assert holder.exitcode == 0

@@ -28,6 +28,7 @@ class Settings:
     admin_token_generated: bool = True
     sqlite_synchronous: str = "NORMAL"
     run_workers: bool = True
+    processes: int = 1  # HTTP worker processes of `kasse serve`
     scheduler_interval_s: float = 0.5
     max_body_bytes: int = 1_048_576
     create_sandbox_merchant: bool = True
@@ -47,6 +48,7 @@ class Settings:
             public_url=env.get("KASSE_PUBLIC_URL") or None,
             sqlite_synchronous=env.get("KASSE_SQLITE_SYNCHRONOUS", "NORMAL"),
             run_workers=_env_bool("KASSE_RUN_WORKERS", True),
+            processes=int(env.get("KASSE_PROCESSES", "1")),
             scheduler_interval_s=float(env.get("KASSE_SCHEDULER_INTERVAL_S", "0.5")),
             max_body_bytes=int(env.get("KASSE_MAX_BODY_BYTES", "1048576")),
             create_sandbox_merchant=_env_bool("KASSE_SANDBOX_MERCHANT", True),

@@ -48,5 +48,6 @@ def print_banner(console: Console, settings: Settings) -> None:
     )
     cred_table.add_row("admin token", admin)
     db = make_url(normalize_url(settings.database_url)).render_as_string(hide_password=True)
-    console.print(Panel.fit(doors, title=f"Kasse {__version__} — {base}", subtitle=f"database: {db}"))
+    procs = f", {settings.processes} processes" if settings.processes > 1 else ""
+    console.print(Panel.fit(doors, title=f"Kasse {__version__} — {base}", subtitle=f"database: {db}{procs}"))
     console.print(Panel.fit(cred_table, title="sandbox credentials"))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import threading
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -61,6 +62,10 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default 8000)")] = None,
     database: DatabaseOpt = None,
     workers: Annotated[bool, typer.Option(help="Run the timer and outbox workers in this process")] = True,
+    processes: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="HTTP worker processes sharing the port (default KASSE_PROCESSES or 1)"),
+    ] = None,
 ) -> None:
     """Start Kasse: every front door on one port, migrations applied, sandbox merchant ready."""
     import uvicorn
@@ -68,16 +73,29 @@ def serve(
     from kasse.cli.banner import print_banner
     from kasse.web.app import create_app
 
-    settings = _settings(database, host=host, port=port)
+    settings = _settings(database, host=host, port=port, processes=processes)
     settings = replace(settings, run_workers=workers)
     kasse = _kasse(settings)
     print_banner(console, settings)
     # An open event stream (`kasse listen`) would otherwise hold shutdown for up to an hour; listeners
     # reconnect with Last-Event-ID, so cutting them off after a few seconds loses nothing.
-    uvicorn.run(
-        create_app(settings, kasse=kasse), host=settings.host, port=settings.port, log_level="info",
-        timeout_graceful_shutdown=3,
+    common: dict[str, Any] = {
+        "host": settings.host, "port": settings.port, "log_level": "info", "timeout_graceful_shutdown": 3,
+    }  # fmt: skip
+    if settings.processes == 1:
+        uvicorn.run(create_app(settings, kasse=kasse), **common)
+        return
+    # Several processes: each builds its app from the environment, so hand them these settings
+    # (the admin token too, or each would mint its own). Migrations and the sandbox merchant are done.
+    kasse.db.dispose()
+    os.environ.update(
+        KASSE_DATABASE_URL=settings.database_url, KASSE_HOST=settings.host, KASSE_PORT=str(settings.port),
+        KASSE_ADMIN_TOKEN=settings.admin_token, KASSE_RUN_WORKERS="1" if settings.run_workers else "0",
+        KASSE_SANDBOX_MERCHANT="0", KASSE_PROCESSES="1",
     )  # fmt: skip
+    if settings.public_url:
+        os.environ["KASSE_PUBLIC_URL"] = settings.public_url
+    uvicorn.run("kasse.web.app:create_app", factory=True, workers=settings.processes, **common)
 
 
 @app.command()
