@@ -122,6 +122,7 @@ def create_app(settings: Settings | None = None, *, kasse: Kasse | None = None) 
     from kasse.dialects.native.routes import router as native_router
     from kasse.dialects.native.stream import router as stream_router
     from kasse.dialects.native.webhooks import router as webhooks_router
+    from kasse.dialects.stripe.app import routers as stripe_routers
     from kasse.web.admin import router as admin_router
     from kasse.web.health import router as health_router
     from kasse.web.pages import router as pages_router
@@ -134,6 +135,8 @@ def create_app(settings: Settings | None = None, *, kasse: Kasse | None = None) 
     app.include_router(admin_router)
     app.include_router(pages_router)
     app.include_router(health_router)
+    for router in stripe_routers():
+        app.include_router(router)
     app.include_router(msp_router)
     app.include_router(msp_pages_router)
 

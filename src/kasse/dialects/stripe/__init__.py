@@ -1,0 +1,1 @@
+"""Stripe dialect: the server side of Stripe's Sofort-with-Sources API at ``/stripe``."""

@@ -1,0 +1,26 @@
+"""Where the hosted bank page sends a Stripe customer: the shop's ``redirect[return_url]`` with
+``source``, ``livemode`` and ``client_secret`` added (Stripe: "Don't use the above parameter names
+yourself, as these would be overridden"); the shop's own parameters are kept byte for byte. Approve,
+decline and cancel all return there: the shop reads the source's status."""
+
+from __future__ import annotations
+
+from kasse.dialects import register_return_url
+from kasse.dialects.native.redirects import with_query_param
+from kasse.dialects.stripe.translate import stripe_id
+from kasse.domain.models import Payment
+
+__all__ = ["register", "stripe_return_url"]
+
+
+def stripe_return_url(payment: Payment, outcome: str) -> str | None:
+    url = payment.return_url
+    if url is None:
+        return None
+    url = with_query_param(url, "source", stripe_id(payment.id))
+    url = with_query_param(url, "livemode", "false")
+    return with_query_param(url, "client_secret", str(payment.provider_data.get("client_secret", "")))
+
+
+def register() -> None:
+    register_return_url("stripe", stripe_return_url)
