@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from bench import servers
-from bench.loadgen import Load, wrk
+from bench.loadgen import wrk
 from bench.scenarios import AUTH, BODY, _mb
 
 SETTLE_S = 3 * 86_400  # native Sofort settles 2 days after the capture; one advance of 3 days settles all

@@ -28,7 +28,7 @@ from bench.loadgen import Load, wrk
 from bench.scenarios import AUTH, BODY, _mb
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-TEMPLATES = 200
+TEMPLATES = 100
 CHUNK = 100_000
 BASE_BEHIND_MS = 3_000_000  # clones are minted from (templates' time - 50 min) on, 1 ms apart
 
@@ -137,7 +137,7 @@ class Seeder:
                 conn.execute(stmt)
             for lo in range(self.cloned, total_clones, CHUNK):
                 hi = min(lo + CHUNK, total_clones)
-                conn.execute("BEGIN" if self.kind == "sqlite" else "BEGIN")
+                conn.execute("BEGIN")
                 for table in ("payments", "events", "timers", "idempotency_keys"):
                     conn.execute(self._insert_sql(table, lo, hi))
                 conn.execute("COMMIT")
@@ -192,15 +192,11 @@ def growth(kind: str, small: int, large: int, seconds: float, page_seconds: floa
     url = servers.fresh_database(kind)
     srv = servers.kasse(url, workers=False).start()
     try:
+        # Templates through the API, then clones up to ``small`` (bulk SQL while the server is idle).
         templates = _templates(srv.base, min(TEMPLATES, small))
-    finally:
-        srv.stop()
-    base_ms = int(time.time() * 1000) - BASE_BEHIND_MS
-    seeder = Seeder(url, kind, templates, base_ms)
-    seeder.grow(small - len(templates))
-    stored_small = seeder.tables["payments"]
-    srv = servers.kasse(url, workers=False).start()
-    try:
+        seeder = Seeder(url, kind, templates, int(time.time() * 1000) - BASE_BEHIND_MS)
+        seeder.grow(small - len(templates))
+        stored_small = seeder.tables["payments"]
         at_small = _measure(srv, seeder, seconds, concurrency)
         healthy_small = srv.time_to_healthy_s
     finally:
