@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         ref_a = baseline("a", a_c, lambda: baselines.starlette_json(a_c, min(secs, 3.0)))
         for kind in args.database:
             log(f"webhook delivery on {kind}: {args.deliveries:,} pending deliveries")
-            row = flows.webhook_delivery(kind, args.deliveries, min(secs, 2.0))
+            row = flows.webhook_delivery(kind, args.deliveries, 1.0 if args.quick else min(secs, 3.0))
             ceiling = row.pop("receiver_baseline")
             base[("e", 1)] = ceiling
             row["compared_with"] = [
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         page_secs = 1.0 if args.quick else min(secs, 5.0)
         for kind in args.database:
             log(f"growth on {kind}: {args.growth_small:,} then {args.growth_large:,} payments stored")
-            row = growth.growth(kind, args.growth_small, args.growth_large, secs, page_secs)
+            row = growth.growth(kind, args.growth_small, args.growth_large, 1.0 if args.quick else secs, page_secs)
             growth_rows.append(row)
             resources += [
                 {"what": f"time_to_healthy_s ({row['stored_large']:,} payments stored)", "database": kind,
