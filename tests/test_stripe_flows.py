@@ -4,6 +4,7 @@ clock, refunds, the 1-hour and 6-hour expiries, webhooks verified with ``stripe.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import stripe
@@ -189,3 +190,15 @@ def test_refund_window_is_180_days(sdk: LiveKasse) -> None:
         raise AssertionError("refunded after 180 days")
     except stripe.InvalidRequestError as exc:
         assert exc.code == "charge_not_refundable"
+
+
+def test_stripe_and_native_endpoints_each_get_their_own_events(sdk: LiveKasse, shop: Shop) -> None:
+    listen(shop)
+    r = sdk.api.post("/api/v1/webhook_endpoints", json={"url": f"{shop.url}/native", "enabled_events": ["*"]})
+    assert r.status_code == 201, r.text
+    chargeable_source(sdk)
+    wait(lambda: len(shop.received) >= 3)  # source.chargeable; payment.created, payment.authorized
+    stripe_bodies = [body for body, headers in shop.received if "stripe-signature" in headers]
+    native = [json.loads(body)["type"] for body, headers in shop.received if "webhook-signature" in headers]
+    assert [json.loads(b)["type"] for b in stripe_bodies] == ["source.chargeable"]
+    assert sorted(native) == ["payment.authorized", "payment.created"]

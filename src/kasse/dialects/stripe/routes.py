@@ -33,7 +33,9 @@ def create_source(request: Request, merchant_id: MerchantId, params: Params) -> 
     src = schemas.source_in(params)
     cmd = payments.CreatePayment(
         amount_minor=src.amount, currency=src.currency, method=Method.SOFORT, origin=ORIGIN, country=src.country,
-        return_url=src.return_url, customer=src.owner, metadata=src.metadata,
+        return_url=src.return_url, metadata=src.metadata,
+        # The bank page speaks sofort[preferred_language] when it can (Kasse's pages: de, en).
+        customer={**src.owner, **({"locale": src.preferred_language} if src.preferred_language else {})},
         provider_data={
             "client_secret": "src_client_secret_" + new_token(18), "preferred_language": src.preferred_language,
             "statement_descriptor": src.statement_descriptor,
