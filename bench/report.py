@@ -51,6 +51,8 @@ def markdown(results: dict[str, Any]) -> str:
         for r in results["resources"]:
             lines.append(f"| {r['what']} | {r['database']} | {_f(r['value'], 2)} |")
     lines += _targets(results)
+    if results.get("failures"):
+        lines += ["", "## Failed scenarios", ""] + [f"- {f['scenario']}: `{f['error']}`" for f in results["failures"]]
     if NOT_YET_MEASURED:
         lines += ["", "## Not yet measured", ""] + [f"- {item}" for item in NOT_YET_MEASURED]
     return "\n".join(lines) + "\n"

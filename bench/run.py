@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -82,13 +83,26 @@ def main(argv: list[str] | None = None) -> int:
     if "sqlite" in args.database and only & {"create", "timers"}:
         baseline("d", 1, lambda: baselines.sqlite_wal(min(secs, 3.0)))
 
+    failures: list[dict[str, str]] = []
+
+    def guarded(name: str, measure: Any, *params: Any) -> Any:
+        """Run one scenario; a failure is logged and reported, and the suite goes on with the others."""
+        try:
+            return measure(*params)
+        except Exception as exc:
+            log(f"FAILED {name}: {exc!r}\n{traceback.format_exc()}")
+            failures.append({"scenario": name, "error": repr(exc)[:500]})
+            return None
+
     rows: list[dict[str, Any]] = []
     resources: list[dict[str, Any]] = []
     runs = []
     for kind in args.database:
         if only & {"create", "read"}:
             log(f"kasse on {kind}: {sorted(only & {'create', 'read'})} at concurrency {cs}")
-            runs.append(scenarios.create_and_read(kind, cs, secs, only))
+            run = guarded(f"create/read on {kind}", scenarios.create_and_read, kind, cs, secs, only)
+            if run is not None:
+                runs.append(run)
     if "postgresql" in args.database and "create" in only:
         servers.recreate_pg_database()
         for c in cs:
@@ -119,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     if "timers" in only:
         for kind in args.database:
             log(f"timers on {kind}: seeding {args.timers:,} payments, then one clock advance")
-            result = scenarios.timers(kind, args.timers)
+            result = guarded(f"timers on {kind}", scenarios.timers, kind, args.timers)
+            if result is None:
+                continue
             if kind == "postgresql":
                 ref = baseline("c", 1, lambda: baselines.pgbench(1, min(secs, 3.0)))
                 key = "c"
@@ -136,7 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     if "lifecycle" in only:
         for kind in args.database:
             log(f"lifecycle on {kind}: {args.lifecycle_payments:,} payments at concurrency {cs}")
-            for row in flows.lifecycle(kind, cs, args.lifecycle_payments):
+            lifecycle = guarded(f"lifecycle on {kind}", flows.lifecycle, kind, cs, args.lifecycle_payments)
+            if not lifecycle:
+                continue
+            for row in lifecycle:
                 c = row["concurrency"]
                 refs = [("b", c, lambda c=c: baselines.fastapi_model(c, secs))]
                 if kind == "postgresql":
@@ -170,7 +189,10 @@ def main(argv: list[str] | None = None) -> int:
         ref_a = baseline("a", a_c, lambda: baselines.starlette_json(a_c, min(secs, 3.0)))
         for kind in args.database:
             log(f"webhook delivery on {kind}: {args.deliveries:,} pending deliveries")
-            row = flows.webhook_delivery(kind, args.deliveries, 1.0 if args.quick else min(secs, 3.0))
+            ceiling_s = 1.0 if args.quick else min(secs, 3.0)
+            row = guarded(f"webhooks on {kind}", flows.webhook_delivery, kind, args.deliveries, ceiling_s)
+            if row is None:
+                continue
             ceiling = row.pop("receiver_baseline")
             base[("e", 1)] = ceiling
             row["compared_with"] = [
@@ -198,7 +220,11 @@ def main(argv: list[str] | None = None) -> int:
         page_secs = 1.0 if args.quick else min(secs, 5.0)
         for kind in args.database:
             log(f"growth on {kind}: {args.growth_small:,} then {args.growth_large:,} payments stored")
-            row = growth.growth(kind, args.growth_small, args.growth_large, 1.0 if args.quick else secs, page_secs)
+            run_s = 1.0 if args.quick else secs
+            sizes = (args.growth_small, args.growth_large)
+            row = guarded(f"growth on {kind}", growth.growth, kind, *sizes, run_s, page_secs)
+            if row is None:
+                continue
             growth_rows.append(row)
             resources += [
                 {"what": f"time_to_healthy_s ({row['stored_large']:,} payments stored)", "database": kind,
@@ -220,11 +246,12 @@ def main(argv: list[str] | None = None) -> int:
         "growth": growth_rows,
         "baselines": [{"name": NAMES[k], "concurrency": c, **load.as_dict()} for (k, c), load in sorted(base.items())],
         "resources": resources,
+        "failures": failures,
     }
     json_path, md_path = report.write(results, args.out)
     print(report.markdown(results))
     log(f"done in {results['elapsed_s']} s; wrote {json_path} and {md_path}")
-    return 0
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
