@@ -17,8 +17,12 @@ def _f(value: float | None, digits: int = 0) -> str:
 def markdown(results: dict[str, Any]) -> str:
     lines = [f"# Kasse benchmark ({results['mode']} mode, {results['seconds']:g} s per run)", ""]
     lines += [f"Machine: {results['machine']}. Ratio = Kasse ÷ baseline, both measured in this run.", ""]
-    lines += ["| scenario | db | conc | req/s | p50 ms | p99 ms | errors | vs baseline | baseline req/s | ratio |"]
-    lines += ["|---|---|---:|---:|---:|---:|---:|---|---:|---:|"]
+    if results.get("sizes"):
+        sizes = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in results["sizes"].items())
+        lines += [f"Sizes: {sizes}. Whole run: {results['elapsed_s']:,.0f} s.", ""]
+    if results["scenarios"]:
+        lines += ["| scenario | db | conc | req/s | p50 ms | p99 ms | errors | vs baseline | baseline req/s | ratio |"]
+        lines += ["|---|---|---:|---:|---:|---:|---:|---|---:|---:|"]
     for row in results["scenarios"]:
         first = True
         for cmp in row["compared_with"] or [{"baseline": "-", "rps": None, "ratio": None}]:
