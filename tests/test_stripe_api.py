@@ -253,3 +253,20 @@ def test_failure_rate_is_configurable_and_deterministic(sqlite_sdk: LiveKasse) -
         expected = "failed" if sampled_failure(payment_id, 0.5) else "succeeded"
         assert stripe.Charge.retrieve(ch.id).status == expected
     sqlite_sdk.check_ledger()
+
+
+def test_stripe_client_with_base_addresses(sqlite_sdk: LiveKasse) -> None:
+    """The non-global style: ``StripeClient(base_addresses={"api": …})`` is the only change."""
+    client = support.client(sqlite_sdk)
+    params: dict[str, Any] = {
+        "type": "sofort", "amount": 1099, "currency": "eur", "redirect": {"return_url": "https://shop/r"},
+        "sofort": {"country": "NL"}, "owner": {"email": "x_chargeable@example.com"},
+    }  # fmt: skip
+    src = client.v1.sources.create(params=params)  # type: ignore[arg-type]  # no sofort key in the SDK's types
+    assert src.status == "pending" and client.v1.sources.retrieve(src.id).sofort.country == "NL"
+    # "chargeable within seconds of its creation", on the real clock (the scheduler runs every 0.1 s here)
+    support.wait(lambda: client.v1.sources.retrieve(src.id).status == "chargeable", timeout_s=10)
+    ch = client.v1.charges.create(params={"amount": 1099, "currency": "eur", "source": src.id})
+    assert ch.status == "pending" and [c.id for c in client.v1.charges.list().data] == [ch.id]
+    refund = client.v1.refunds.create(params={"charge": ch.id, "amount": 100})
+    assert client.v1.refunds.retrieve(refund.id).status == "pending"
