@@ -226,3 +226,42 @@ def test_the_api_key_in_any_of_its_three_places(server: LiveServer) -> None:
     by_query = httpx.get(base, params={"api_key": API_KEY})
     assert by_header.json()["data"]["order_id"] == by_query.json()["data"]["order_id"] == "keyed"
     assert httpx.get(base).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"{not json", 1016),
+        (b"[]", 1016),
+        (b'{"type": "redirect", "gateway": "DIRECTBANK", "currency": "EUR", "amount": 1000, "description": "d"}', 1016),
+        (b'{"type": "redirect", "gateway": "DIRECTBANK", "order_id": "x", "currency": "EUR", "amount": 1000}', 1008),
+        (
+            b'{"type": "redirect", "gateway": "DIRECTBANK", "order_id": "x", "currency": "EUR", "amount": 10.5, '
+            b'"description": "d"}',
+            1001,
+        ),
+        (
+            b'{"type": "redirect", "gateway": "DIRECTBANK", "order_id": "x", "currency": "EUR", "amount": 1000, '
+            b'"description": "d", "var1": "' + b"v" * 101 + b'"}',
+            1010,
+        ),
+        (
+            b'{"type": "redirect", "gateway": "DIRECTBANK", "order_id": "x", "currency": "EUR", "amount": 1000, '
+            b'"description": "d", "customer": {"country": "Germany"}}',
+            1018,
+        ),
+        (
+            b'{"type": "checkout", "gateway": "DIRECTBANK", "order_id": "x", "currency": "EUR", "amount": 1000, '
+            b'"description": "d"}',
+            1000,
+        ),
+    ],
+)
+def test_malformed_requests_get_multisafepay_errors(server: LiveServer, body: bytes, code: int) -> None:
+    r = httpx.post(
+        f"{server.url}/multisafepay/v1/json/orders", content=body,
+        headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"},
+    )  # fmt: skip
+    assert r.status_code == 400, r.text
+    assert r.json()["success"] is False and r.json()["data"] == {} and r.json()["error_code"] == code
+    assert httpx.get(f"{server.url}/api/v1/payments", headers=AUTH).json()["data"] == []
