@@ -265,3 +265,14 @@ def test_malformed_requests_get_multisafepay_errors(server: LiveServer, body: by
     assert r.status_code == 400, r.text
     assert r.json()["success"] is False and r.json()["data"] == {} and r.json()["error_code"] == code
     assert httpx.get(f"{server.url}/api/v1/payments", headers=AUTH).json()["data"] == []
+
+
+def test_a_declined_order_and_an_order_id_that_needs_encoding(server: LiveServer, om: OrderManager) -> None:
+    order_id = "shop/2026 ä-1"  # the SDK percent-encodes it as one path segment
+    data = om.create(order_request(order_id, 1000, shop=SHOP)).get_data()
+    assert data.order_id == order_id
+    back = act_on_bank_page(data.payment_url, "decline")
+    assert back.headers["location"] == f"{SHOP}/cancel?transactionid=shop%2F2026%20%C3%A4-1"
+    assert status(om, order_id) == ("declined", "declined")
+    code, body = error_of(lambda: om.refund(order_id, _refund(100, "x")))
+    assert (code, body["error_code"]) == (409, 1034)

@@ -32,5 +32,5 @@ async def payment_page(request: Request, token: str) -> Response:
     # Relative to /multisafepay/pay/{token}: the bank page and the stylesheet stay under this server.
     return _render(
         "multisafepay.html", lang=lang, status=200, theme="bank", view=view,
-        bank_url=f"../../../pay/{found.payment.redirect_token}", cancel_url=found.payment.cancel_url,
+        bank_url=f"../../pay/{found.payment.redirect_token}", cancel_url=found.payment.cancel_url,
     )  # fmt: skip
