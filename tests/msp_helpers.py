@@ -98,6 +98,17 @@ def wait_until(check: Callable[[], bool], timeout_s: float = 10.0) -> None:
         time.sleep(0.05)
 
 
+def recorded_attempts(server: LiveServer) -> int:
+    """Notification attempts Kasse has recorded (the receiver sees a request before it is recorded)."""
+    events = httpx.get(f"{server.url}/api/v1/events", params={"limit": 100}, headers=AUTH).json()["data"]
+    total = 0
+    for event in events:
+        if event["type"].startswith("multisafepay:"):
+            url = f"{server.url}/api/v1/events/{event['id']}/deliveries"
+            total += sum(d["attempt_count"] for d in httpx.get(url, headers=AUTH).json()["data"])
+    return total
+
+
 def bank_page(payment_url: str) -> str:
     """The bank page URL behind a payment URL (the MultiSafepay page's continue button, or itself)."""
     if "/multisafepay/pay/" not in payment_url:

@@ -27,6 +27,7 @@ from tests.msp_helpers import (
     live_kasse,
     order_request,
     orders,
+    recorded_attempts,
     wait_until,
 )
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
@@ -118,7 +119,7 @@ def test_redirect_150_eur_is_uncleared_then_completed_after_24_hours(
     pay_in_browser(page, created.payment_url)
     page.wait_for_url(f"{shop_url}/ok?shop=1&transactionid=web-150")
     assert om.get("web-150").get_data().status == "uncleared"
-    wait_until(lambda: len(receiver.received) >= 1)
+    wait_until(lambda: recorded_attempts(server) == 1)
     advance(server, DAY_S)
     assert om.get("web-150").get_data().status == "completed"
     wait_until(lambda: len(receiver.received) >= 2)
@@ -153,7 +154,7 @@ def test_notifications_of_refunds_and_expiry(server: LiveServer, om: OrderManage
     act_on_bank_page(created.payment_url)
     wait_until(lambda: len(receiver.received) >= 1)
     om.refund("n-1", RefundOrderRequest().add_currency("EUR").add_amount(1000).add_description("part"))
-    wait_until(lambda: len(receiver.received) >= 2)
+    wait_until(lambda: recorded_attempts(server) == 2)
     advance(server, DAY_S)  # the refund completes after an hour, the unpaid order expires after a day
     wait_until(lambda: len(receiver.received) >= 4)
     seen = [(b["order_id"], b["status"], b["amount_refunded"]) for b in verified(receiver)]
@@ -163,6 +164,9 @@ def test_notifications_of_refunds_and_expiry(server: LiveServer, om: OrderManage
         ("n-1", "partial_refunded", 1000),
         ("n-2", "expired", 0),
     ]
+    events = httpx.get(f"{server.url}/api/v1/events", params={"limit": 100}, headers=AUTH).json()["data"]
+    notices = [e for e in events if e["type"].startswith("multisafepay:order.we_")]
+    assert sorted(e["data"]["object"]["status"] for e in notices) == sorted(b["status"] for b in verified(receiver))
     refunds = verified(receiver)[2]["related_transactions"]
     assert [(r["status"], r["amount"]) for r in refunds] == [("completed", 1000)]  # type: ignore[index]
 
@@ -182,7 +186,7 @@ def test_an_unacknowledged_notification_is_sent_again_three_times_at_15_minutes(
     receiver.answer = "received, thanks"  # no OK: not acknowledged
     created = om.create(order_request("retry", 1000, shop="http://shop.example", notify=receiver.url)).get_data()
     act_on_bank_page(created.payment_url)
-    wait_until(lambda: len(receiver.received) >= 1)
+    wait_until(lambda: recorded_attempts(server) == 1)
     advance(server, 890)
     assert len(receiver.received) == 1
     advance(server, 10)
@@ -201,6 +205,6 @@ def test_an_acknowledged_notification_is_not_sent_again(
     receiver.answer = "OK"
     created = om.create(order_request("acked", 1000, shop="http://shop.example", notify=receiver.url)).get_data()
     act_on_bank_page(created.payment_url)
-    wait_until(lambda: len(receiver.received) >= 1)
+    wait_until(lambda: recorded_attempts(server) == 1)
     advance(server, 3600)
     assert len(receiver.received) == 1

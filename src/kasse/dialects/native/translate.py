@@ -154,12 +154,15 @@ def object_out(kind: str, data: dict[str, Any], base_url: str) -> dict[str, Any]
 
 
 def event_out(e: Event, base_url: str) -> dict[str, Any]:
+    # A dialect's derived event (``multisafepay:…``, ``stripe:…``) already holds its object in that
+    # dialect's words: shown as it is, not read back as an engine snapshot.
+    derived = ":" in e.type
     return {
         "id": e.id,
         "object": "event",
         "type": e.type,
         "created_at": _ts(e.created_at),
-        "data": {"object": object_out(e.object_type, e.data["object"], base_url)},
+        "data": {"object": e.data["object"] if derived else object_out(e.object_type, e.data["object"], base_url)},
     }
 
 
