@@ -34,8 +34,10 @@ from kasse.storage.db import Database, normalize_url
 from tests.conftest import PG_URL, _ensure_pg_database, _wipe
 
 KASSE = str(Path(sys.executable).with_name("kasse"))
-# A database of its own: other tests wipe kasse_test while these workers run.
-WORKERS_URL = sa.engine.make_url(normalize_url(PG_URL)).set(database="kasse_test_workers")
+# A database of its own: other tests wipe the test database while these workers run. Named after it, so
+# suites run side by side against different test databases never share it.
+_PG = sa.engine.make_url(normalize_url(PG_URL))
+WORKERS_URL = _PG.set(database=f"{_PG.database}_workers")
 LEASE_S = 2.0  # the crash test waits this long for the dead worker's leases to run out
 
 
@@ -99,7 +101,11 @@ class Receiver:
 
             def do_POST(self) -> None:
                 started = time.monotonic()
-                body = self.rfile.read(int(self.headers["content-length"]))
+                length = int(self.headers["content-length"])
+                body = self.rfile.read(length)
+                if len(body) < length:  # the sender died mid-request: a server never hands this on
+                    self.close_connection = True
+                    return
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 event_id = headers.get("webhook-id", "")
                 if self.owner is None:
@@ -134,7 +140,10 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # a listen backlog like real servers', not socketserver's 5
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.port = int(self.server.server_address[1])
         self.url = f"http://127.0.0.1:{self.port}/hooks"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -156,7 +165,7 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def pg_kasse() -> Iterator[Kasse]:
-    """A wiped, migrated kasse_test_workers database with the sandbox merchant; the real wall clock."""
+    """A wiped, migrated <test database>_workers database with the sandbox merchant; the real wall clock."""
     url = WORKERS_URL.render_as_string(hide_password=False)
     _ensure_pg_database(url)
     db = Database(url)

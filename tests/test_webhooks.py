@@ -267,3 +267,37 @@ def test_faults_are_validated_and_scoped_to_the_merchant(client: TestClient) -> 
     other = client.post("/_admin/merchants", json={"name": "Other"}, headers=admin).json()
     theirs = client.get("/_sandbox/faults", headers={"Authorization": f"Bearer {other['secret_key']}"}).json()
     assert theirs["active"] is False and client.get("/_sandbox/faults", headers=AUTH).json()["drop"] == 0.5
+
+
+def test_the_live_worker_sends_a_batch_concurrently_each_payments_events_in_order(
+    app: Any, client: TestClient, receiver: Receiver
+) -> None:
+    """The worker's own pass (not a clock advance): many payments' events go out concurrently, each
+    payment's in the order they happened, including more of them than one pass sends per payment."""
+    from kasse.delivery.worker import MAX_CHAIN
+
+    register(client, receiver)
+    pids = []
+    for _ in range(12):
+        pid = client.post("/api/v1/payments", json=SOFORT, headers=AUTH).json()["id"]
+        client.post(f"/_sandbox/payments/{pid}/approve", headers=AUTH)
+        pids.append(pid)
+    # one payment with more events than a chain holds: partial refunds
+    for _ in range(MAX_CHAIN):
+        assert client.post(f"/api/v1/payments/{pids[0]}/refunds", json={"amount": 10}, headers=AUTH).status_code == 201
+    deliverer = app.state.deliverer
+    sent = 0
+    for _ in range(10):
+        sent += deliverer.run_once()
+        if sent >= 12 * 4 + MAX_CHAIN:
+            break
+    assert sent == 12 * 4 + MAX_CHAIN, sent
+    assert len(receiver.received) == sent
+    assert len({r["payload"]["id"] for r in receiver.received}) == sent  # none twice
+    for pid in pids:
+        mine = [r["payload"] for r in receiver.received if r["payload"]["data"]["object"].get("id") == pid
+                or r["payload"]["data"]["object"].get("payment_id") == pid]  # fmt: skip
+        ids = [p["id"] for p in mine]  # event ids are minted in order
+        assert len(ids) >= 4 and ids == sorted(ids), f"{pid}: events out of order: {[p['type'] for p in mine]}"
+    deliveries = client.get("/api/v1/events?limit=100", headers=AUTH).json()["data"]
+    assert len(deliveries) == sent

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -18,6 +20,7 @@ from kasse.delivery.render import DeliveryPolicy, Rendered, policy_for, renderer
 from kasse.domain.clock import WallClock, monotonic_s, system_wall_clock
 from kasse.domain.errors import NotFound
 from kasse.domain.events import EventType
+from kasse.domain.models import Event
 from kasse.domain.webhooks import (
     DISABLE_AFTER_FAILING_S,
     Delivery,
@@ -36,6 +39,8 @@ log = logging.getLogger(__name__)
 
 EXCERPT_CHARS = 2_000
 LEASE_MARGIN_S = 5.0
+SEND_CONCURRENCY = 8  # requests in flight at once per worker (one chain of a payment's events each)
+MAX_CHAIN = 4  # a payment's events sent one after another in one pass; later ones wait for the next
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +48,17 @@ class Profile:
     settings: DeliverySettings
     faults: Faults
     dice: FaultDice
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One delivery of a batch, ready to send."""
+
+    delivery: Delivery
+    endpoint: WebhookEndpoint
+    rendered: Rendered
+    policy: DeliveryPolicy
+    settings: DeliverySettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +76,8 @@ class Outcome:
 class Deliverer:
     def __init__(
         self, kasse: Kasse, *, base_url: str, client: httpx.Client | None = None, timeout_s: float = 10.0,
-        lease_s: float = 60.0, batch: int = 20, signing_clock: WallClock = system_wall_clock,
+        lease_s: float = 60.0, batch: int = 100, signing_clock: WallClock = system_wall_clock,
+        concurrency: int = SEND_CONCURRENCY,
     ) -> None:  # fmt: skip
         self.kasse = kasse
         # Signature timestamps are checked by receivers against their own clock: always real time,
@@ -70,8 +87,12 @@ class Deliverer:
         self.client = client or httpx.Client(timeout=timeout_s, follow_redirects=False)
         self.lease = timedelta(seconds=lease_s)
         self.batch = batch
+        self.concurrency = concurrency
+        self._pool: ThreadPoolExecutor | None = None
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         self.client.close()
 
     # --- claiming ------------------------------------------------------------------------------
@@ -102,6 +123,14 @@ class Deliverer:
         while True:
             limit = until if until is not None else self.kasse.merchant_now(merchant_id=merchant_id)
             claimed = self.claim(merchant_id=merchant_id, until=limit)
+            if not at_due_time and not profile.faults.active:
+                # The live worker: the batch goes out concurrently and is recorded in one transaction.
+                # (A clock advance records each attempt at its own due time, and the fault switch draws
+                # its dice in order: both keep the one-by-one path below.)
+                sent += self._deliver_batch(merchant_id, claimed, profile)
+                if len(claimed) < self.batch:
+                    return sent
+                continue
             for delivery in profile.dice.order(claimed):
                 at = delivery.next_attempt_at if at_due_time else None
                 if not self.renew(delivery, profile.settings.timeout_s):
@@ -113,6 +142,80 @@ class Deliverer:
                 sent += 1
             if len(claimed) < self.batch:
                 return sent
+
+    def _deliver_batch(self, merchant_id: str, claimed: list[Delivery], profile: Profile) -> int:
+        """Send a claimed batch with up to ``concurrency`` requests in flight. The events of one payment
+        to one endpoint form a chain, sent in order and recorded in one transaction; the leases are
+        renewed once for the batch, long enough for the longest chain."""
+        if not claimed:
+            return 0
+        with self.kasse.read() as store:
+            events: dict[str, Event | None] = {
+                d.event_id: store.get_event(merchant_id=merchant_id, event_id=d.event_id) for d in claimed
+            }
+            endpoints = {
+                eid: store.get_endpoint(merchant_id=merchant_id, endpoint_id=eid)
+                for eid in {d.endpoint_id for d in claimed}
+            }
+        chains: dict[tuple[str, str], list[Delivery]] = defaultdict(list)
+        later: list[str] = []
+        for d in claimed:
+            event = events[d.event_id]
+            if event is None or endpoints[d.endpoint_id] is None:
+                continue
+            chain = chains[(d.endpoint_id, event.payment_id or event.id)]
+            if len(chain) < MAX_CHAIN:
+                chain.append(d)
+            else:
+                later.append(d.id)
+        if not chains:
+            return 0
+        longest = max(len(chain) for chain in chains.values())
+        timeout_s = profile.settings.timeout_s
+        # The lease must outlast the longest chain even if every request of it times out.
+        lease = max(self.lease, timedelta(seconds=timeout_s * longest + LEASE_MARGIN_S))
+        token = claimed[0].lease_token
+        assert token is not None
+        with self.kasse.unit(merchant_id=merchant_id) as tx:
+            owned = tx.store.renew_leases(
+                merchant_id=merchant_id, delivery_ids=[d.id for chain in chains.values() for d in chain],
+                token=token, until=self.kasse.wall() + lease,
+            )  # fmt: skip
+            tx.store.release_leases(merchant_id=merchant_id, delivery_ids=later, token=token)
+        wall_s = int(self.signing_clock().timestamp())
+        jobs: list[list[_Job]] = []
+        for chain in chains.values():
+            chain_jobs = []
+            for d in chain:
+                if d.id not in owned:
+                    continue  # another worker holds it now
+                endpoint = endpoints[d.endpoint_id]
+                event = events[d.event_id]
+                assert endpoint is not None and event is not None
+                rendered = renderer_for(endpoint.dialect)(event, endpoint, base_url=self.base_url, wall_s=wall_s)
+                policy = policy_for(endpoint.dialect)
+                settings = profile.settings
+                if policy.retry_schedule_s is not None:
+                    settings = replace(settings, retry_schedule_s=policy.retry_schedule_s)
+                chain_jobs.append(_Job(d, endpoint, rendered, policy, settings))
+            if chain_jobs:
+                jobs.append(chain_jobs)
+
+        def send_chain(chain: list[_Job]) -> int:
+            # Recorded as soon as the chain is sent: a worker that dies leaves at most the requests in
+            # flight unrecorded (sent again when their lease runs out).
+            results = [(job, self._send(job.delivery.id, job.rendered, timeout_s, job.policy)) for job in chain]
+            with self.kasse.unit(merchant_id=merchant_id) as tx:
+                for job, outcome in results:
+                    self._record_in(
+                        tx, job.delivery, job.endpoint, job.rendered, outcome, trigger="schedule",
+                        schedule=job.settings,
+                    )  # fmt: skip
+            return len(results)
+
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="kasse-delivery")
+        return sum(self._pool.map(send_chain, jobs))
 
     def profile(self, merchant_id: str) -> Profile:
         """The merchant's delivery settings and sandbox faults, read once per pass."""
@@ -203,35 +306,44 @@ class Deliverer:
         at: datetime | None, trigger: str, schedule: DeliverySettings,
     ) -> None:  # fmt: skip
         with self.kasse.unit(merchant_id=delivery.merchant_id, at=at) as tx:
-            current = tx.store.get_delivery(merchant_id=delivery.merchant_id, delivery_id=delivery.id, for_update=True)
-            if current is None:
-                return  # deleted with its endpoint meanwhile
-            current.attempts += 1
-            tx.store.insert_attempt(
-                merchant_id=delivery.merchant_id, id=tx.new_id("attempt"), delivery_id=delivery.id,
-                number=current.attempts, trigger=trigger, url=rendered.url, request_headers=rendered.headers,
-                request_body=rendered.body.decode(), response_status=outcome.status,
-                response_body=getattr(outcome, "excerpt", None), latency_ms=outcome.latency_ms,
-                error=outcome.error, succeeded=outcome.ok, attempted_at=tx.now,
-            )  # fmt: skip
-            current.last_response_status = outcome.status
-            if current.lease_token == delivery.lease_token:  # never clear another worker's lease
-                current.leased_until, current.lease_token = None, None
-            current.updated_at = tx.now
+            self._record_in(tx, delivery, endpoint, rendered, outcome, trigger=trigger, schedule=schedule)
+
+    def _record_in(
+        self, tx: Tx, delivery: Delivery, endpoint: WebhookEndpoint, rendered: Rendered, outcome: Outcome, *,
+        trigger: str, schedule: DeliverySettings,
+    ) -> None:  # fmt: skip
+        current = tx.store.get_delivery(merchant_id=delivery.merchant_id, delivery_id=delivery.id, for_update=True)
+        if current is None:
+            return  # deleted with its endpoint meanwhile
+        current.attempts += 1
+        tx.store.insert_attempt(
+            merchant_id=delivery.merchant_id, id=tx.new_id("attempt"), delivery_id=delivery.id,
+            number=current.attempts, trigger=trigger, url=rendered.url, request_headers=rendered.headers,
+            request_body=rendered.body.decode(), response_status=outcome.status,
+            response_body=getattr(outcome, "excerpt", None), latency_ms=outcome.latency_ms,
+            error=outcome.error, succeeded=outcome.ok, attempted_at=tx.now,
+        )  # fmt: skip
+        current.last_response_status = outcome.status
+        if current.lease_token == delivery.lease_token:  # never clear another worker's lease
+            current.leased_until, current.lease_token = None, None
+        current.updated_at = tx.now
+        # The endpoint row is locked only to change it: concurrent successes must not queue on it.
+        ep = tx.store.get_endpoint(merchant_id=delivery.merchant_id, endpoint_id=endpoint.id)
+        if ep is not None and (not outcome.ok or ep.failing_since is not None):
             ep = tx.store.get_endpoint(merchant_id=delivery.merchant_id, endpoint_id=endpoint.id, for_update=True)
-            if outcome.ok:
-                current.status, current.next_attempt_at = DeliveryStatus.SUCCEEDED, None
-                if ep is not None and ep.failing_since is not None:
-                    ep.failing_since, ep.updated_at = None, tx.now
-                    tx.store.update_endpoint(ep)
-            elif current.status is DeliveryStatus.PENDING:
-                delay = retry_delay_s(current.attempts, schedule.retry_schedule_s)
-                current.next_attempt_at = None if delay is None else tx.now + timedelta(seconds=delay)
-                if delay is None:
-                    current.status = DeliveryStatus.FAILED
-                if ep is not None and _note_failure(tx, ep):
-                    current.status, current.next_attempt_at = DeliveryStatus.SKIPPED, None
-            tx.store.update_delivery(current)
+        if outcome.ok:
+            current.status, current.next_attempt_at = DeliveryStatus.SUCCEEDED, None
+            if ep is not None and ep.failing_since is not None:
+                ep.failing_since, ep.updated_at = None, tx.now
+                tx.store.update_endpoint(ep)
+        elif current.status is DeliveryStatus.PENDING:
+            delay = retry_delay_s(current.attempts, schedule.retry_schedule_s)
+            current.next_attempt_at = None if delay is None else tx.now + timedelta(seconds=delay)
+            if delay is None:
+                current.status = DeliveryStatus.FAILED
+            if ep is not None and _note_failure(tx, ep):
+                current.status, current.next_attempt_at = DeliveryStatus.SKIPPED, None
+        tx.store.update_delivery(current)
 
 
 def _note_failure(tx: Tx, endpoint: WebhookEndpoint) -> bool:

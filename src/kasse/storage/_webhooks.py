@@ -104,6 +104,34 @@ class WebhookQueries(StoreBase):
             d.leased_until, d.lease_token = lease_until, token
         return rows
 
+    def renew_leases(self, *, merchant_id: str, delivery_ids: list[str], token: str, until: datetime) -> set[str]:
+        """Extend the leases this worker still holds on a batch, in one statement; the ids it still owns."""
+        if not delivery_ids:
+            return set()
+        t = s.deliveries
+        result = self.conn.execute(
+            update(t)
+            .where(
+                t.c.merchant_id == merchant_id,
+                t.c.id.in_(delivery_ids),
+                t.c.status == DeliveryStatus.PENDING.value,
+                t.c.lease_token == token,
+            )
+            .values(leased_until=until)
+            .returning(t.c.id)
+        )
+        return {row[0] for row in result}
+
+    def release_leases(self, *, merchant_id: str, delivery_ids: list[str], token: str) -> None:
+        """Give back deliveries this worker claimed but will not send in this pass."""
+        if delivery_ids:
+            t = s.deliveries
+            self.conn.execute(
+                update(t)
+                .where(t.c.merchant_id == merchant_id, t.c.id.in_(delivery_ids), t.c.lease_token == token)
+                .values(leased_until=None, lease_token=None)
+            )
+
     def renew_lease(self, *, merchant_id: str, delivery_id: str, token: str, until: datetime) -> bool:
         """Extend a lease this worker still holds; False if another worker took the delivery over (or it
         is no longer pending): then this worker must not send it."""
