@@ -19,6 +19,8 @@ _P = s.payments
 _MERCHANT = select(s.merchants).where(s.merchants.c.id == bindparam("merchant_id"))
 _PAYMENT = select(_P).where(_P.c.merchant_id == bindparam("merchant_id"), _P.c.id == bindparam("payment_id"))
 _INSERT_PAYMENT = insert(_P)
+_MERCHANT_LOCKED = _MERCHANT.with_for_update()
+_PAYMENT_LOCKED = _PAYMENT.with_for_update()
 # SET comes from the parameters named after columns; the WHERE binds are prefixed so they never clash.
 _UPDATE_PAYMENT = update(_P).where(
     _P.c.merchant_id == bindparam("w_merchant_id"), _P.c.id == bindparam("w_id"), _P.c.version == bindparam("w_version")
@@ -32,7 +34,7 @@ class PaymentQueries(StoreBase):
         self.conn.execute(insert(s.merchants).values(**to_row(merchant), settings=settings or {}))
 
     def get_merchant(self, *, merchant_id: str, for_update: bool = False) -> Merchant | None:
-        query = self._lock(_MERCHANT) if for_update else _MERCHANT
+        query = _MERCHANT_LOCKED if for_update and self.is_postgres else _MERCHANT
         row = self.conn.execute(query, {"merchant_id": merchant_id}).mappings().first()
         return None if row is None else from_row(Merchant, row)
 
@@ -79,7 +81,7 @@ class PaymentQueries(StoreBase):
         self.conn.execute(_INSERT_PAYMENT, to_row(payment))
 
     def get_payment(self, *, merchant_id: str, payment_id: str, for_update: bool = False) -> Payment | None:
-        query = self._lock(_PAYMENT) if for_update else _PAYMENT
+        query = _PAYMENT_LOCKED if for_update and self.is_postgres else _PAYMENT
         row = self.conn.execute(query, {"merchant_id": merchant_id, "payment_id": payment_id}).mappings().first()
         return None if row is None else from_row(Payment, row)
 

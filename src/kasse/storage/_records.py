@@ -19,6 +19,12 @@ _IDEMPOTENCY = select(_I).where(
 _INSERT_IDEMPOTENCY = insert(_I)
 _INSERT_EVENTS = insert(s.events)
 _INSERT_TIMERS = insert(s.timers)
+_T = s.timers
+_MARK_FIRED = (
+    update(_T)
+    .where(_T.c.merchant_id == bindparam("w_merchant_id"), _T.c.id == bindparam("w_id"), _T.c.fired_at.is_(None))
+    .values(fired_at=bindparam("w_fired_at"))
+)
 
 
 class RecordQueries(StoreBase):
@@ -82,13 +88,8 @@ class RecordQueries(StoreBase):
         return [from_row(Timer, r) for r in self.conn.execute(self._lock(query, skip_locked=True)).mappings()]
 
     def mark_fired(self, *, merchant_id: str, timer_id: str, fired_at: datetime) -> bool:
-        t = s.timers
-        result = self.conn.execute(
-            update(t)
-            .where(t.c.merchant_id == merchant_id, t.c.id == timer_id, t.c.fired_at.is_(None))
-            .values(fired_at=fired_at)
-        )
-        return result.rowcount == 1
+        params = {"w_merchant_id": merchant_id, "w_id": timer_id, "w_fired_at": fired_at}
+        return self.conn.execute(_MARK_FIRED, params).rowcount == 1
 
     def merchants_with_timers(self) -> list[str]:
         query = select(s.timers.c.merchant_id).where(s.timers.c.fired_at.is_(None)).distinct()
