@@ -170,9 +170,9 @@ def seed_deliveries(url: str, receiver_url: str, count: int, *, batch: int = 100
             for _ in range(min(batch, count - done)):
                 payments.create_payment(tx, cmd)
         done += min(batch, count - done)
-    elapsed = time.perf_counter() - begin
     kasse.db.engine.dispose()
-    return elapsed
+    servers.analyze(url)
+    return time.perf_counter() - begin
 
 
 def webhook_delivery(kind: str, count: int, baseline_seconds: float) -> dict[str, Any]:

@@ -40,6 +40,17 @@ def recreate_pg_database() -> str:
     return pg_url()
 
 
+def analyze(database_url: str) -> None:
+    """PostgreSQL: ANALYZE after a bulk seeding, as autovacuum would (the local cluster may run with
+    autovacuum off; without statistics the planner can pick a wrong index for Kasse's hot statements)."""
+    if database_url.startswith("sqlite"):
+        return
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("ANALYZE")
+
+
 def fresh_database(kind: str) -> str:
     """A new empty database of ``kind`` ("sqlite" or "postgresql"): its URL."""
     if kind == "sqlite":
