@@ -276,3 +276,9 @@ def test_a_declined_order_and_an_order_id_that_needs_encoding(server: LiveServer
     assert status(om, order_id) == ("declined", "declined")
     code, body = error_of(lambda: om.refund(order_id, _refund(100, "x")))
     assert (code, body["error_code"]) == (409, 1034)
+
+
+def test_unknown_paths_answer_in_multisafepay_shape(server: LiveServer) -> None:
+    r = httpx.get(f"{server.url}/multisafepay/v1/json/gateways", headers={"api_key": API_KEY})
+    assert r.status_code == 404
+    assert r.json() == {"success": False, "data": {}, "error_code": 1000, "error_info": "Not found: json/gateways"}

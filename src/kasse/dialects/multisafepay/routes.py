@@ -258,3 +258,9 @@ async def update_order(request: Request, order_id: str, who: Merchant) -> Respon
     body = parse(UpdateIn, await _body(request))
     await run_in_threadpool(_update, _kasse(request), who, order_id, body)
     return _ok({})
+
+
+@router.api_route("/{rest:path}", methods=["GET", "POST", "PATCH", "PUT", "DELETE"])
+async def not_found(rest: str) -> Response:
+    """Anything else under the base URL is answered in MultiSafepay's shape too (not implemented here)."""
+    raise e.MspError(e.UNKNOWN, f"Not found: {rest}", 404)
