@@ -19,10 +19,19 @@ MAX_STEPS = 10_000_000
 def advance(deliverer: Deliverer, *, merchant_id: str, seconds: float) -> tuple[ClockReading, int]:
     """Advance the merchant's clock; returns the reading (with fired timers) and the attempts made."""
     kasse = deliverer.kasse
+    with timers.advancing_clock(kasse, merchant_id=merchant_id) as run:
+        fired, attempts = _advance(deliverer, run, merchant_id=merchant_id, seconds=seconds)
+    reading = timers.read_clock(kasse, merchant_id=merchant_id)
+    return replace(reading, fired=fired), attempts
+
+
+def _advance(deliverer: Deliverer, run: timers.Advance, *, merchant_id: str, seconds: float) -> tuple[list[Fired], int]:
+    kasse = deliverer.kasse
     target = timers.move_clock(kasse, merchant_id=merchant_id, seconds=seconds)
     fired: list[Fired] = []
     attempts = 0
     for _ in range(MAX_STEPS):
+        run.renew()
         timer_due = timers.next_timer_due(kasse, merchant_id=merchant_id)
         with kasse.read() as store:
             delivery_due = store.next_delivery_due(merchant_id=merchant_id)
@@ -37,8 +46,11 @@ def advance(deliverer: Deliverer, *, merchant_id: str, seconds: float) -> tuple[
             made = deliverer.deliver_due(merchant_id=merchant_id, until=delivery_due, at_due_time=True)
             attempts += made
             if made == 0:
-                break  # leased by another worker; it will record them
+                # Leased by a worker that claimed them before this advance began; it records them.
+                # The timers still fall due before this call returns (a refund waiting on a settlement
+                # must not be left behind).
+                fired += timers.fire_due(kasse, merchant_id=merchant_id, until=target)
+                break
         else:
             break
-    reading = timers.read_clock(kasse, merchant_id=merchant_id)
-    return replace(reading, fired=fired), attempts
+    return fired, attempts

@@ -31,6 +31,7 @@ from kasse.domain.webhooks import (
     WebhookEndpoint,
     retry_delay_s,
 )
+from kasse.engine import timers
 from kasse.engine.unit import Kasse, Tx
 
 __all__ = ["Deliverer", "Outcome"]
@@ -123,11 +124,10 @@ class Deliverer:
         while True:
             limit = until if until is not None else self.kasse.merchant_now(merchant_id=merchant_id)
             claimed = self.claim(merchant_id=merchant_id, until=limit)
-            if not at_due_time and not profile.faults.active:
-                # The live worker: the batch goes out concurrently and is recorded in one transaction.
-                # (A clock advance records each attempt at its own due time, and the fault switch draws
-                # its dice in order: both keep the one-by-one path below.)
-                sent += self._deliver_batch(merchant_id, claimed, profile)
+            if not profile.faults.active:
+                # The batch goes out concurrently. (The fault switch draws its dice in order, one
+                # delivery after another: it keeps the one-by-one path below.)
+                sent += self._deliver_batch(merchant_id, claimed, profile, at_due_time=at_due_time)
                 if len(claimed) < self.batch:
                     return sent
                 continue
@@ -143,7 +143,9 @@ class Deliverer:
             if len(claimed) < self.batch:
                 return sent
 
-    def _deliver_batch(self, merchant_id: str, claimed: list[Delivery], profile: Profile) -> int:
+    def _deliver_batch(
+        self, merchant_id: str, claimed: list[Delivery], profile: Profile, *, at_due_time: bool = False
+    ) -> int:
         """Send a claimed batch with up to ``concurrency`` requests in flight. The events of one payment
         to one endpoint form a chain, sent in order and recorded in one transaction; the leases are
         renewed once for the batch, long enough for the longest chain."""
@@ -207,6 +209,8 @@ class Deliverer:
             results = [(job, self._send(job.delivery.id, job.rendered, timeout_s, job.policy)) for job in chain]
             with self.kasse.unit(merchant_id=merchant_id) as tx:
                 for job, outcome in results:
+                    if at_due_time and job.delivery.next_attempt_at is not None:
+                        tx.now = job.delivery.next_attempt_at  # a clock advance: each at its due time
                     self._record_in(
                         tx, job.delivery, job.endpoint, job.rendered, outcome, trigger="schedule",
                         schedule=job.settings,
@@ -241,8 +245,11 @@ class Deliverer:
                 # A read first: most passes find nothing due, and need not take the write lock.
                 with self.kasse.read() as store:
                     due = store.next_delivery_due(merchant_id=merchant_id)
+                    settings = store.merchant_settings(merchant_id=merchant_id)
                 if due is None or due > self.kasse.merchant_now(merchant_id=merchant_id):
                     continue
+                if timers.advancing(settings, self.kasse.wall()):
+                    continue  # a clock advance sends these, each at its due time
                 sent += self.deliver_due(merchant_id=merchant_id)
             except Exception:  # one merchant's trouble must not stop the others; logged once
                 log.exception("deliveries of merchant %s failed", merchant_id)

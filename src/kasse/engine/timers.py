@@ -8,9 +8,11 @@ same advance). On PostgreSQL, concurrent schedulers claim timers with ``FOR UPDA
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from kasse.domain.clock import MerchantClock
 from kasse.domain.errors import NotFound
@@ -131,10 +133,66 @@ def move_clock(kasse: Kasse, *, merchant_id: str, seconds: float) -> datetime:
         return clock.now(kasse.wall())
 
 
+# While a clock advance runs, the background scheduler and delivery worker leave the merchant alone:
+# they act at the merchant's now, which has jumped to the target, and would date what they fire at the
+# target (so what that schedules lands beyond it) where the advance fires each timer at its own due
+# time. A marker per advance, in the merchant's settings, with a lease on real time so a crashed
+# advance stops blocking them.
+ADVANCING = "clock_advances"
+ADVANCE_LEASE_S = 30.0
+
+
+def _set_marker(kasse: Kasse, merchant_id: str, token: str, *, live: bool) -> None:
+    with kasse.unit(merchant_id=merchant_id, lock_merchant=True) as tx:
+        wall = kasse.wall()
+        markers = dict(tx.store.merchant_settings(merchant_id=merchant_id).get(ADVANCING) or {})
+        markers = {k: v for k, v in markers.items() if datetime.fromisoformat(v) > wall}  # drop stale ones
+        if live:
+            markers[token] = (wall + timedelta(seconds=ADVANCE_LEASE_S)).isoformat()
+        else:
+            markers.pop(token, None)
+        tx.store.put_merchant_setting(merchant_id=merchant_id, key=ADVANCING, value=markers or None)
+
+
+def advancing(settings: dict[str, object], wall: datetime) -> bool:
+    """Whether a clock advance of this merchant (by its settings) is running now."""
+    markers = settings.get(ADVANCING)
+    if not isinstance(markers, dict):
+        return False
+    return any(datetime.fromisoformat(str(until)) > wall for until in markers.values())
+
+
+class Advance:
+    """A running clock advance: ``renew()`` it now and then; its marker is removed when it ends."""
+
+    def __init__(self, kasse: Kasse, merchant_id: str, token: str) -> None:
+        self.kasse, self.merchant_id, self.token = kasse, merchant_id, token
+        self._renewed = kasse.wall()
+
+    def renew(self) -> None:
+        if (self.kasse.wall() - self._renewed).total_seconds() > ADVANCE_LEASE_S / 3:
+            _set_marker(self.kasse, self.merchant_id, self.token, live=True)
+            self._renewed = self.kasse.wall()
+
+
+@contextmanager
+def advancing_clock(kasse: Kasse, *, merchant_id: str) -> Iterator[Advance]:
+    token = secrets.token_hex(6)
+    _set_marker(kasse, merchant_id, token, live=True)
+    try:
+        yield Advance(kasse, merchant_id, token)
+    finally:
+        _set_marker(kasse, merchant_id, token, live=False)
+
+
 def advance_clock(kasse: Kasse, *, merchant_id: str, seconds: float) -> ClockReading:
     """Move the merchant's clock forward and fire what fell due, before returning."""
-    target = move_clock(kasse, merchant_id=merchant_id, seconds=seconds)
-    fired = fire_due(kasse, merchant_id=merchant_id, until=target)
+    with advancing_clock(kasse, merchant_id=merchant_id) as run:
+        target = move_clock(kasse, merchant_id=merchant_id, seconds=seconds)
+        fired: list[Fired] = []
+        while batch := fire_batch(kasse, merchant_id=merchant_id, until=target):
+            fired += batch
+            run.renew()
     with kasse.unit(merchant_id=merchant_id) as tx:
         return _reading(tx.clock, tx.now, fired)
 
