@@ -4,6 +4,7 @@ when the clock is advanced past the second retry)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 from kasse.delivery.worker import Deliverer
@@ -40,7 +41,10 @@ def _advance(deliverer: Deliverer, run: timers.Advance, *, merchant_id: str, sec
         if timer_next and (delivery_due is None or not delivery_next or timer_due <= delivery_due):  # type: ignore[operator]
             # Every timer due up to the next delivery attempt (or the target), in batches.
             until = delivery_due if delivery_next and delivery_due is not None else target
-            fired += timers.fire_batch(kasse, merchant_id=merchant_id, until=until)
+            batch = timers.fire_batch(kasse, merchant_id=merchant_id, until=until)
+            if not batch:
+                time.sleep(0.005)  # claimed by a scheduler pass that began before this advance
+            fired += batch
         elif delivery_next:
             # Only the earliest due moment: its attempts may schedule retries that fall due before target.
             made = deliverer.deliver_due(merchant_id=merchant_id, until=delivery_due, at_due_time=True)
