@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -85,16 +86,28 @@ class Deliverer:
         # whatever the merchant's (or a test's) clock says.
         self.signing_clock = signing_clock
         self.base_url = base_url
-        self.client = client or httpx.Client(timeout=timeout_s, follow_redirects=False)
+        # Made on first use: building its TLS context costs a fifth of a second at start.
+        self._client = client
+        self._client_lock = threading.Lock()
+        self._timeout_s = timeout_s
         self.lease = timedelta(seconds=lease_s)
         self.batch = batch
         self.concurrency = concurrency
         self._pool: ThreadPoolExecutor | None = None
 
+    @property
+    def client(self) -> httpx.Client:
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = httpx.Client(timeout=self._timeout_s, follow_redirects=False)
+        return self._client
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
-        self.client.close()
+        if self._client is not None:
+            self._client.close()
 
     # --- claiming ------------------------------------------------------------------------------
 
