@@ -189,12 +189,15 @@ def main(argv: list[str] | None = None) -> int:
         ref_a = baseline("a", a_c, lambda: baselines.starlette_json(a_c, min(secs, 3.0)))
         for kind in args.database:
             log(f"webhook delivery on {kind}: {args.deliveries:,} pending deliveries")
-            ceiling_s = 1.0 if args.quick else min(secs, 3.0)
+            # Baseline (e), the receiver's own capacity, is measured once (with the first database).
+            ceiling_s = None if ("e", 1) in base else (1.0 if args.quick else min(secs, 3.0))
             row = guarded(f"webhooks on {kind}", flows.webhook_delivery, kind, args.deliveries, ceiling_s)
             if row is None:
                 continue
-            ceiling = row.pop("receiver_baseline")
-            base[("e", 1)] = ceiling
+            if row["receiver_baseline"] is not None:
+                base[("e", 1)] = row["receiver_baseline"]
+            del row["receiver_baseline"]
+            ceiling = base[("e", 1)]
             row["compared_with"] = [
                 {
                     "baseline": NAMES["a"],
