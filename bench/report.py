@@ -43,13 +43,14 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{t['fired_per_s']:,.0f} | {cmp['baseline']} | {_f(cmp['ratio'], 3)} |"
             )
     lines += _lifecycle(results) + _webhooks(results) + _growth(results) + _pagination(results)
-    lines += ["", "## Baselines", "", "| baseline | conc | req/s or tx/s | p50 ms | p99 ms | errors |"]
-    lines += ["|---|---:|---:|---:|---:|---:|"]
-    for b in results["baselines"]:
-        lines.append(
-            f"| {b['name']} | {b['concurrency']} | {_f(b['rps'])} | {_f(b['p50_ms'], 2)} | {_f(b['p99_ms'], 2)} "
-            f"| {b['errors']} |"
-        )
+    if results["baselines"]:
+        lines += ["", "## Baselines", "", "| baseline | conc | req/s or tx/s | p50 ms | p99 ms | errors |"]
+        lines += ["|---|---:|---:|---:|---:|---:|"]
+        for b in results["baselines"]:
+            lines.append(
+                f"| {b['name']} | {b['concurrency']} | {_f(b['rps'])} | {_f(b['p50_ms'], 2)} | {_f(b['p99_ms'], 2)} "
+                f"| {b['errors']} |"
+            )
     if results["resources"]:
         lines += ["", "## Resources", "", "| what | db | value |", "|---|---|---:|"]
         for r in results["resources"]:
