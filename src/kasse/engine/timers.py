@@ -85,12 +85,14 @@ def fire_batch(
     batch, the batch ends there, so the next pass fires it in due order."""
     fired: list[Fired] = []
     with kasse.unit(merchant_id=merchant_id) as tx:
+        # Claimed: locked on PostgreSQL (others skip them), under the single writer on SQLite; each
+        # fires here once.
         batch = tx.store.due_timers(merchant_id=merchant_id, until=until, limit=limit)
+        marks: list[tuple[str, datetime]] = []
         for index, timer in enumerate(batch):
             if at_due_time:
                 tx.now = timer.due_at
-            if not tx.store.mark_fired(merchant_id=merchant_id, timer_id=timer.id, fired_at=tx.now):
-                continue
+            marks.append((timer.id, tx.now))
             scheduled = len(tx.timers)
             _HANDLERS[timer.kind](tx, timer.subject_id)
             fired.append(Fired(timer.id, timer.kind, timer.subject_id, timer.due_at))
@@ -98,6 +100,7 @@ def fire_batch(
             new = [t.due_at for t in tx.timers[scheduled:] if t.due_at <= until]
             if following is not None and new and min(new) < following:
                 break
+        tx.store.mark_fired(marks)
     return fired
 
 
