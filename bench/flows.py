@@ -16,6 +16,7 @@ import httpx
 from bench import servers
 from bench.loadgen import wrk
 from bench.scenarios import AUTH, BODY, _mb
+from kasse.delivery.worker import SEND_CONCURRENCY
 
 SETTLE_S = 3 * 86_400  # native Sofort settles 2 days after the capture; one advance of 3 days settles all
 
@@ -178,14 +179,14 @@ def seed_deliveries(url: str, receiver_url: str, count: int, *, batch: int = 100
 def webhook_delivery(kind: str, count: int, baseline_seconds: float | None) -> dict[str, Any]:
     """``count`` pending deliveries in the outbox before `kasse serve` starts; its delivery worker sends them
     to the receiver. Figure: deliveries/s between the first and the last arrival. Also measures baseline
-    (e), the receiver itself under wrk at one connection (the delivery worker sends one at a time), unless
-    ``baseline_seconds`` is None."""
+    (e), the receiver itself under wrk at SEND_CONCURRENCY connections (the requests the delivery worker
+    keeps in flight), unless ``baseline_seconds`` is None."""
     url = servers.fresh_database(kind)
     receiver = servers.receiver().start()
     try:
         ceiling = None
         if baseline_seconds:
-            ceiling = wrk(receiver.base, "webhook_post.lua", concurrency=1, seconds=baseline_seconds)
+            ceiling = wrk(receiver.base, "webhook_post.lua", concurrency=SEND_CONCURRENCY, seconds=baseline_seconds)
         seed_s = seed_deliveries(url, f"{receiver.base}/hook", count)
         started_wall = time.time()
         srv = servers.kasse(url, workers=True).start()

@@ -15,6 +15,7 @@ from typing import Any
 
 from bench import baselines, flows, growth, report, scenarios, servers
 from bench.loadgen import Load
+from kasse.delivery.worker import SEND_CONCURRENCY
 
 SCENARIOS = ("create", "read", "timers", "lifecycle", "webhooks", "growth", "pagination")
 DATABASES = ("sqlite", "postgresql")
@@ -182,22 +183,22 @@ def main(argv: list[str] | None = None) -> int:
 
     webhook_rows: list[dict[str, Any]] = []
     if "webhooks" in only:
-        # The delivery worker sends one request at a time: (a) at one connection (quick mode: whichever (a)
-        # this run measured, to stay under a minute).
+        # The delivery worker keeps SEND_CONCURRENCY requests in flight: (a) and (e) at that many
+        # connections (quick mode: whichever (a) this run measured, to stay under a minute).
         a_keys = [k for k in base if k[0] == "a"]
-        a_c = min(c for _, c in a_keys) if args.quick and a_keys else 1
+        a_c = min(c for _, c in a_keys) if args.quick and a_keys else SEND_CONCURRENCY
         ref_a = baseline("a", a_c, lambda: baselines.starlette_json(a_c, min(secs, 3.0)))
         for kind in args.database:
             log(f"webhook delivery on {kind}: {args.deliveries:,} pending deliveries")
             # Baseline (e), the receiver's own capacity, is measured once (with the first database).
-            ceiling_s = None if ("e", 1) in base else (1.0 if args.quick else min(secs, 3.0))
+            ceiling_s = None if ("e", SEND_CONCURRENCY) in base else (1.0 if args.quick else min(secs, 3.0))
             row = guarded(f"webhooks on {kind}", flows.webhook_delivery, kind, args.deliveries, ceiling_s)
             if row is None:
                 continue
             if row["receiver_baseline"] is not None:
-                base[("e", 1)] = row["receiver_baseline"]
+                base[("e", SEND_CONCURRENCY)] = row["receiver_baseline"]
             del row["receiver_baseline"]
-            ceiling = base[("e", 1)]
+            ceiling = base[("e", SEND_CONCURRENCY)]
             row["compared_with"] = [
                 {
                     "baseline": NAMES["a"],
@@ -207,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
                 },
                 {
                     "baseline": NAMES["e"],
-                    "concurrency": 1,
+                    "concurrency": SEND_CONCURRENCY,
                     "rps": ceiling.rps,
                     "ratio": row["deliveries_per_s"] / ceiling.rps,
                 },
