@@ -73,8 +73,9 @@ def _lifecycle(results: dict[str, Any]) -> list[str]:
         return []
     lines = ["", "## Full Sofort lifecycle (create → approve → settle by clock → `payment.succeeded` delivered)", ""]
     lines += ["| db | conc | payments | payments/s | seconds | create+approve s | advance s | after advance s "
-              "| webhooks expected / received | create p50 ms | approve p50 ms | vs baseline | ratio |"]  # fmt: skip
-    lines += ["|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---:|"]
+              "| webhooks expected / received | create p50 ms | approve p50 ms | retried "
+              "| vs baseline | ratio |"]  # fmt: skip
+    lines += ["|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---:|"]
     for r in results["lifecycle"]:
         cmps = _cmp(r) or [("-", "-")]
         for i, (name, ratio) in enumerate(cmps):
@@ -82,8 +83,8 @@ def _lifecycle(results: dict[str, Any]) -> list[str]:
                 [r["database"], str(r["concurrency"]), f"{r['payments']:,}", _f(r["payments_per_s"]),
                  _f(r["seconds"], 2), _f(r["create_approve_s"], 2), _f(r["advance_s"], 2), _f(r["after_advance_s"], 2),
                  f"{r['webhooks_expected']:,} / {r['webhooks_received']:,}", _f(r["create_p50_ms"], 1),
-                 _f(r["approve_p50_ms"], 1)]
-                if i == 0 else [""] * 11
+                 _f(r["approve_p50_ms"], 1), str(r.get("transport_retries", 0))]
+                if i == 0 else [""] * 12
             )  # fmt: skip
             lines.append("| " + " | ".join([*head, name, ratio]) + " |")
     return lines

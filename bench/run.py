@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return measure(*params)
         except Exception as exc:
-            log(f"FAILED {name}: {exc!r}\n{traceback.format_exc()}")
+            log(f"FAILED {name}: {exc!r}\n{traceback.format_exc()}servers' output: {servers.LOGS}/")
             failures.append({"scenario": name, "error": repr(exc)[:500]})
             return None
 

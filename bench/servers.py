@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PG_ADMIN_URL = os.environ.get("KASSE_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_DB = "kasse_bench"
+LOGS = Path(tempfile.gettempdir()) / "kasse-bench-logs"  # each server's output, this run's
 
 
 def free_port() -> int:
@@ -78,6 +79,7 @@ class Server:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     time_to_healthy_s: float | None = None
+    log: Path | None = None
 
     @property
     def base(self) -> str:
@@ -86,8 +88,11 @@ class Server:
     def start(self, timeout_s: float = 60.0) -> Server:
         env = {**os.environ, **self.env}
         argv = [a.replace("{port}", str(self.port)) for a in self.argv]
+        LOGS.mkdir(parents=True, exist_ok=True)
+        self.log = LOGS / f"{Path(argv[0]).name}-{argv[1] if len(argv) > 1 else ''}-{self.port}.log"
         begin = time.perf_counter()
-        self.proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with self.log.open("wb") as out:  # kept for a failed scenario's post-mortem
+            self.proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         while time.perf_counter() - begin < timeout_s:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{argv[0]} exited with {self.proc.returncode} before it was healthy")
