@@ -15,6 +15,7 @@ import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from kasse.config import Settings
 from kasse.engine.merchants import SANDBOX, ensure_sandbox_merchant
@@ -149,3 +150,29 @@ def live_server(sqlite_database: Database) -> Iterator[LiveServer]:
     )
     with LiveServer(app, port) as server:
         yield server
+
+
+# --- browser tests: Debian's Chromium driven by Playwright, never a downloaded browser ----------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()

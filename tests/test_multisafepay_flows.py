@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from kasse.storage.db import Database
 from tests.conftest import AUTH, LiveServer
@@ -30,7 +30,6 @@ from tests.msp_helpers import (
     recorded_attempts,
     wait_until,
 )
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.test_browser import shop_url as _shop_url
 
 pytestmark = pytest.mark.browser
@@ -51,19 +50,6 @@ def om(server: LiveServer) -> OrderManager:
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     yield from Receiver().start()
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
 
 
 @pytest.fixture

@@ -10,29 +10,15 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import stripe
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from kasse.domain.rules import add_business_days
 from tests import stripe_support as support
 from tests.stripe_support import LiveKasse, Shop, listen, new_source, wait
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
 sqlite_server, sqlite_sdk, shop = support.sqlite_server, support.sqlite_sdk, support.shop
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
 
 
 @pytest.fixture
