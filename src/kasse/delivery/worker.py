@@ -10,7 +10,7 @@ import logging
 import secrets
 import threading
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -43,6 +43,7 @@ EXCERPT_CHARS = 2_000
 LEASE_MARGIN_S = 5.0
 SEND_CONCURRENCY = 8  # requests in flight at once per worker (one chain of a payment's events each)
 MAX_CHAIN = 4  # a payment's events sent one after another in one pass; later ones wait for the next
+RECORD_EVERY = 16  # answers recorded per transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,14 +161,13 @@ class Deliverer:
         self, merchant_id: str, claimed: list[Delivery], profile: Profile, *, at_due_time: bool = False
     ) -> int:
         """Send a claimed batch with up to ``concurrency`` requests in flight. The events of one payment
-        to one endpoint form a chain, sent in order and recorded in one transaction; the leases are
-        renewed once for the batch, long enough for the longest chain."""
+        to one endpoint form a chain, sent in order; the leases are renewed once for the batch, long
+        enough for the longest chain; the answers are recorded a few to a transaction."""
         if not claimed:
             return 0
         with self.kasse.read() as store:
-            events: dict[str, Event | None] = {
-                d.event_id: store.get_event(merchant_id=merchant_id, event_id=d.event_id) for d in claimed
-            }
+            found = store.get_events(merchant_id=merchant_id, event_ids=sorted({d.event_id for d in claimed}))
+            events: dict[str, Event | None] = {d.event_id: found.get(d.event_id) for d in claimed}
             endpoints = {
                 eid: store.get_endpoint(merchant_id=merchant_id, endpoint_id=eid)
                 for eid in {d.endpoint_id for d in claimed}
@@ -216,23 +216,42 @@ class Deliverer:
             if chain_jobs:
                 jobs.append(chain_jobs)
 
-        def send_chain(chain: list[_Job]) -> int:
-            # Recorded as soon as the chain is sent: a worker that dies leaves at most the requests in
-            # flight unrecorded (sent again when their lease runs out).
-            results = [(job, self._send(job.delivery.id, job.rendered, timeout_s, job.policy)) for job in chain]
+        def send_chain(chain: list[_Job]) -> list[tuple[_Job, Outcome]]:
+            return [(job, self._send(job.delivery.id, job.rendered, timeout_s, job.policy)) for job in chain]
+
+        def record(results: list[tuple[_Job, Outcome]]) -> None:
             with self.kasse.unit(merchant_id=merchant_id) as tx:
-                for job, outcome in results:
+                for job, outcome in sorted(results, key=_due_order):
                     if at_due_time and job.delivery.next_attempt_at is not None:
                         tx.now = job.delivery.next_attempt_at  # a clock advance: each at its due time
                     self._record_in(
                         tx, job.delivery, job.endpoint, job.rendered, outcome, trigger="schedule",
                         schedule=job.settings,
                     )  # fmt: skip
-            return len(results)
 
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="kasse-delivery")
-        return sum(self._pool.map(send_chain, jobs))
+        # The threads only send; answers are recorded here as they come in, RECORD_EVERY to a
+        # transaction: a worker that dies leaves at most those and the requests in flight unrecorded
+        # (sent again when their lease runs out).
+        # New chains are handed out only as answers are recorded, so that bound holds however fast the
+        # receiver answers.
+        done: list[tuple[_Job, Outcome]] = []
+        sent = 0
+        waiting: set[Future[list[tuple[_Job, Outcome]]]] = set()
+        todo = iter(jobs)
+        while True:
+            while len(waiting) < self.concurrency and (pending := next(todo, None)) is not None:
+                waiting.add(self._pool.submit(send_chain, pending))
+            if not waiting:
+                break
+            finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+            for future in finished:
+                done += future.result()
+            if len(done) >= RECORD_EVERY or not waiting:
+                record(done)
+                sent, done = sent + len(done), []
+        return sent
 
     def profile(self, merchant_id: str) -> Profile:
         """The merchant's delivery settings and sandbox faults, read once per pass."""
@@ -364,6 +383,11 @@ class Deliverer:
             if ep is not None and _note_failure(tx, ep):
                 current.status, current.next_attempt_at = DeliveryStatus.SKIPPED, None
         tx.store.update_delivery(current)
+
+
+def _due_order(result: tuple[_Job, Outcome]) -> tuple[datetime, str]:
+    delivery = result[0].delivery
+    return (delivery.next_attempt_at or delivery.created_at, delivery.id)
 
 
 def _note_failure(tx: Tx, endpoint: WebhookEndpoint) -> bool:

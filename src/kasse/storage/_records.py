@@ -32,6 +32,13 @@ class RecordQueries(StoreBase):
         if events:
             self.conn.execute(_INSERT_EVENTS, [to_row(e) for e in events])
 
+    def get_events(self, *, merchant_id: str, event_ids: list[str]) -> dict[str, Event]:
+        """Several events by id, in one query."""
+        if not event_ids:
+            return {}
+        query = select(s.events).where(s.events.c.merchant_id == merchant_id, s.events.c.id.in_(event_ids))
+        return {r["id"]: from_row(Event, r) for r in self.conn.execute(query).mappings()}
+
     def get_event(self, *, merchant_id: str, event_id: str) -> Event | None:
         query = select(s.events).where(s.events.c.merchant_id == merchant_id, s.events.c.id == event_id)
         row = self.conn.execute(query).mappings().first()
