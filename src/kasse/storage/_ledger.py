@@ -11,26 +11,30 @@ from kasse.domain.ledger import Account, Leg, Transfer, TransferKind
 from kasse.storage import schema as s
 from kasse.storage._base import Page, StoreBase
 
+_INSERT_TRANSFER = insert(s.ledger_transfers)
+_INSERT_LEGS = insert(s.ledger_legs)
+
 
 class LedgerQueries(StoreBase):
     # --- ledger --------------------------------------------------------------------------------
 
     def insert_transfer(self, transfer: Transfer) -> None:
         self.conn.execute(
-            insert(s.ledger_transfers).values(
-                id=transfer.id,
-                merchant_id=transfer.merchant_id,
-                currency=transfer.currency,
-                kind=transfer.kind.value,
-                code=transfer.code,
-                pending_id=transfer.pending_id,
-                payment_id=transfer.payment_id,
-                refund_id=transfer.refund_id,
-                created_at=transfer.created_at,
-            )
+            _INSERT_TRANSFER,
+            {
+                "id": transfer.id,
+                "merchant_id": transfer.merchant_id,
+                "currency": transfer.currency,
+                "kind": transfer.kind.value,
+                "code": transfer.code,
+                "pending_id": transfer.pending_id,
+                "payment_id": transfer.payment_id,
+                "refund_id": transfer.refund_id,
+                "created_at": transfer.created_at,
+            },
         )
         self.conn.execute(
-            insert(s.ledger_legs),
+            _INSERT_LEGS,
             [
                 {
                     "transfer_id": transfer.id,

@@ -19,6 +19,24 @@ _P = s.payments
 _MERCHANT = select(s.merchants).where(s.merchants.c.id == bindparam("merchant_id"))
 _PAYMENT = select(_P).where(_P.c.merchant_id == bindparam("merchant_id"), _P.c.id == bindparam("payment_id"))
 _INSERT_PAYMENT = insert(_P)
+_C, _R = s.captures, s.refunds
+_INSERT_CAPTURE = insert(_C)
+_UPDATE_CAPTURE = (
+    update(_C)
+    .where(_C.c.merchant_id == bindparam("w_merchant_id"), _C.c.id == bindparam("w_id"))
+    .values(status=bindparam("w_status"), updated_at=bindparam("w_updated_at"))
+)
+_CAPTURE = select(_C).where(_C.c.merchant_id == bindparam("merchant_id"), _C.c.id == bindparam("capture_id"))
+_CAPTURES_OF = (
+    select(_C).where(_C.c.merchant_id == bindparam("merchant_id"), _C.c.payment_id == bindparam("payment_id"))
+    .order_by(_C.c.id)
+)  # fmt: skip
+_INSERT_REFUND = insert(_R)
+_REFUND = select(_R).where(_R.c.merchant_id == bindparam("merchant_id"), _R.c.id == bindparam("refund_id"))
+_REFUNDS_OF = (
+    select(_R).where(_R.c.merchant_id == bindparam("merchant_id"), _R.c.payment_id == bindparam("payment_id"))
+    .order_by(_R.c.id)
+)  # fmt: skip
 _MERCHANT_LOCKED = _MERCHANT.with_for_update()
 _PAYMENT_LOCKED = _PAYMENT.with_for_update()
 # SET comes from the parameters named after columns; the WHERE binds are prefixed so they never clash.
@@ -150,30 +168,23 @@ class PaymentQueries(StoreBase):
     # --- captures and refunds ------------------------------------------------------------------
 
     def insert_capture(self, capture: Capture) -> None:
-        self.conn.execute(insert(s.captures).values(**to_row(capture)))
+        self.conn.execute(_INSERT_CAPTURE, to_row(capture))
 
     def update_capture(self, capture: Capture) -> None:
-        self.conn.execute(
-            update(s.captures)
-            .where(s.captures.c.merchant_id == capture.merchant_id, s.captures.c.id == capture.id)
-            .values(status=capture.status, updated_at=capture.updated_at)
-        )
+        params = {"w_merchant_id": capture.merchant_id, "w_id": capture.id, "w_status": capture.status,
+                  "w_updated_at": capture.updated_at}  # fmt: skip
+        self.conn.execute(_UPDATE_CAPTURE, params)
 
     def get_capture(self, *, merchant_id: str, capture_id: str) -> Capture | None:
-        query = select(s.captures).where(s.captures.c.merchant_id == merchant_id, s.captures.c.id == capture_id)
-        row = self.conn.execute(query).mappings().first()
+        row = self.conn.execute(_CAPTURE, {"merchant_id": merchant_id, "capture_id": capture_id}).mappings().first()
         return None if row is None else from_row(Capture, row)
 
     def captures_of(self, *, merchant_id: str, payment_id: str) -> list[Capture]:
-        query = (
-            select(s.captures)
-            .where(s.captures.c.merchant_id == merchant_id, s.captures.c.payment_id == payment_id)
-            .order_by(s.captures.c.id)
-        )
-        return [from_row(Capture, r) for r in self.conn.execute(query).mappings()]
+        rows = self.conn.execute(_CAPTURES_OF, {"merchant_id": merchant_id, "payment_id": payment_id}).mappings()
+        return [from_row(Capture, r) for r in rows]
 
     def insert_refund(self, refund: Refund) -> None:
-        self.conn.execute(insert(s.refunds).values(**to_row(refund)))
+        self.conn.execute(_INSERT_REFUND, to_row(refund))
 
     def update_refund(self, refund: Refund) -> None:
         row = to_row(refund)
@@ -184,14 +195,9 @@ class PaymentQueries(StoreBase):
         )
 
     def get_refund(self, *, merchant_id: str, refund_id: str) -> Refund | None:
-        query = select(s.refunds).where(s.refunds.c.merchant_id == merchant_id, s.refunds.c.id == refund_id)
-        row = self.conn.execute(query).mappings().first()
+        row = self.conn.execute(_REFUND, {"merchant_id": merchant_id, "refund_id": refund_id}).mappings().first()
         return None if row is None else from_row(Refund, row)
 
     def refunds_of(self, *, merchant_id: str, payment_id: str) -> list[Refund]:
-        query = (
-            select(s.refunds)
-            .where(s.refunds.c.merchant_id == merchant_id, s.refunds.c.payment_id == payment_id)
-            .order_by(s.refunds.c.id)
-        )
-        return [from_row(Refund, r) for r in self.conn.execute(query).mappings()]
+        rows = self.conn.execute(_REFUNDS_OF, {"merchant_id": merchant_id, "payment_id": payment_id}).mappings()
+        return [from_row(Refund, r) for r in rows]
