@@ -15,7 +15,7 @@ import httpx
 
 from bench import servers
 from bench.loadgen import wrk
-from bench.scenarios import AUTH, BODY, _mb
+from bench.scenarios import AUTH, BODY, _mb, seed_payments
 from kasse.delivery.worker import SEND_CONCURRENCY
 
 SETTLE_S = 3 * 86_400  # native Sofort settles 2 days after the capture; one advance of 3 days settles all
@@ -167,36 +167,6 @@ def lifecycle(kind: str, concurrencies: list[int], payments: int) -> list[dict[s
     return rows
 
 
-def seed_deliveries(url: str, receiver_url: str, count: int, *, batch: int = 1000) -> float:
-    """An endpoint for every event type, then ``count`` payments created in-process (``batch`` per
-    transaction): the outbox holds one pending delivery (`payment.created`) per payment. Seconds taken."""
-    from kasse.domain.models import Method
-    from kasse.engine import payments, webhooks
-    from kasse.engine.merchants import SANDBOX, ensure_sandbox_merchant
-    from kasse.engine.unit import Kasse
-    from kasse.storage.db import Database
-
-    kasse = Kasse(Database(url))
-    kasse.db.migrate()
-    ensure_sandbox_merchant(kasse)
-    begin = time.perf_counter()
-    with kasse.unit(merchant_id=SANDBOX.id) as tx:
-        webhooks.create_endpoint(tx, url=receiver_url, enabled_events=["*"], description="bench receiver")
-    cmd = payments.CreatePayment(
-        amount_minor=1000, currency="EUR", method=Method("sofort"), country="DE",
-        return_url="https://shop.example/r",
-    )  # fmt: skip
-    done = 0
-    while done < count:
-        with kasse.unit(merchant_id=SANDBOX.id) as tx:
-            for _ in range(min(batch, count - done)):
-                payments.create_payment(tx, cmd)
-        done += min(batch, count - done)
-    kasse.db.engine.dispose()
-    servers.analyze(url)
-    return time.perf_counter() - begin
-
-
 def webhook_delivery(kind: str, count: int, baseline_seconds: float | None) -> dict[str, Any]:
     """``count`` pending deliveries in the outbox before `kasse serve` starts; its delivery worker sends them
     to the receiver. Figure: deliveries/s between the first and the last arrival. Also measures baseline
@@ -208,7 +178,7 @@ def webhook_delivery(kind: str, count: int, baseline_seconds: float | None) -> d
         ceiling = None
         if baseline_seconds:
             ceiling = wrk(receiver.base, "webhook_post.lua", concurrency=SEND_CONCURRENCY, seconds=baseline_seconds)
-        seed_s = seed_deliveries(url, f"{receiver.base}/hook", count)
+        seed_s = seed_payments(url, count, endpoint_url=f"{receiver.base}/hook")
         started_wall = time.time()
         srv = servers.kasse(url, workers=True).start()
         try:

@@ -53,11 +53,15 @@ def create_and_read(kind: str, concurrencies: list[int], seconds: float, scenari
     return run
 
 
-def seed_expiring_payments(url: str, count: int, *, expires_in_s: int = 60, batch: int = 1000) -> float:
-    """Create ``count`` payments in-process (large batches per transaction) before the server starts;
-    each schedules its expiry timer ``expires_in_s`` ahead. Returns the seconds it took."""
+def seed_payments(
+    url: str, count: int, *, expires_in_s: int | None = None, endpoint_url: str | None = None, batch: int = 1000
+) -> float:
+    """Create ``count`` payments in-process (``batch`` per transaction) before the server starts; with
+    ``expires_in_s`` each schedules its expiry timer that far ahead; with ``endpoint_url`` an endpoint for
+    every event type is registered first, so the outbox holds one pending delivery per payment. Returns
+    the seconds it took."""
     from kasse.domain.models import Method
-    from kasse.engine import payments
+    from kasse.engine import payments, webhooks
     from kasse.engine.merchants import SANDBOX, ensure_sandbox_merchant
     from kasse.engine.unit import Kasse
     from kasse.storage.db import Database
@@ -65,11 +69,14 @@ def seed_expiring_payments(url: str, count: int, *, expires_in_s: int = 60, batc
     kasse = Kasse(Database(url))
     kasse.db.migrate()
     ensure_sandbox_merchant(kasse)
+    begin = time.perf_counter()
+    if endpoint_url is not None:
+        with kasse.unit(merchant_id=SANDBOX.id) as tx:
+            webhooks.create_endpoint(tx, url=endpoint_url, enabled_events=["*"], description="bench receiver")
     cmd = payments.CreatePayment(
         amount_minor=1000, currency="EUR", method=Method("sofort"), country="DE",
         return_url="https://shop.example/r", expires_in_s=expires_in_s,
     )  # fmt: skip
-    begin = time.perf_counter()
     done = 0
     while done < count:
         with kasse.unit(merchant_id=SANDBOX.id) as tx:
@@ -84,7 +91,7 @@ def seed_expiring_payments(url: str, count: int, *, expires_in_s: int = 60, batc
 def timers(kind: str, count: int) -> dict[str, Any]:
     """Advance the clock over ``count`` due expiry timers in one `POST /_sandbox/clock/advance`."""
     url = servers.fresh_database(kind)
-    seed_s = seed_expiring_payments(url, count)
+    seed_s = seed_payments(url, count, expires_in_s=60)
     srv = servers.kasse(url, workers=False).start()
     try:
         begin = time.perf_counter()

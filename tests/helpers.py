@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler
 from typing import Any, TypeVar
 
 import pytest
@@ -306,3 +307,18 @@ def check(kasse: Kasse, merchant_id: str | None = None) -> None:
 
 
 DAY_S = 86_400
+
+
+class ShopPage(BaseHTTPRequestHandler):
+    """A shop's return page for the browser tests: recognisable, and quiet in the test output."""
+
+    def do_GET(self) -> None:
+        body = b"<!doctype html><title>Shop</title><h1>Back at the shop</h1>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass

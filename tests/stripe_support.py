@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any, TypeVar
 
 import httpx
@@ -24,7 +24,7 @@ from kasse.engine.unit import Kasse
 from kasse.storage.db import Database
 from kasse.web.app import create_app
 from tests.conftest import AUTH, LiveServer
-from tests.helpers import assert_ledger_invariants
+from tests.helpers import ShopPage, assert_ledger_invariants
 
 T = TypeVar("T")
 DAY_S = 86_400
@@ -140,24 +140,13 @@ def shop() -> Iterator[Shop]:
     port = free_port()
     state = Shop(f"http://127.0.0.1:{port}")
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = b"<!doctype html><title>Shop</title><h1>Back at the shop</h1>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
+    class Handler(ShopPage):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             state.received.append((body, {k.lower(): v for k, v in self.headers.items()}))
             self.send_response(200)
             self.send_header("Content-Length", "0")
             self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
 
     httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)

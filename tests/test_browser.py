@@ -7,7 +7,7 @@ import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -15,25 +15,11 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from tests.conftest import AUTH, LiveServer
+from tests.helpers import ShopPage
 
 pytestmark = pytest.mark.browser
 
 DAY_S = 86_400
-
-
-class _ShopPage(BaseHTTPRequestHandler):
-    """The shop's return page: recognisable, and quiet in the test output."""
-
-    def do_GET(self) -> None:
-        body = b"<!doctype html><title>Shop</title><h1>Back at the shop</h1>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +28,7 @@ def shop_url() -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
-    server = ThreadingHTTPServer(("127.0.0.1", port), _ShopPage)
+    server = ThreadingHTTPServer(("127.0.0.1", port), ShopPage)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{port}"

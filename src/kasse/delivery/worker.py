@@ -13,6 +13,7 @@ from collections import defaultdict
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 
@@ -126,15 +127,19 @@ class Deliverer:
         assert delivery.lease_token is not None
         lease = max(self.lease, timedelta(seconds=timeout_s + LEASE_MARGIN_S))
         with self.kasse.unit(merchant_id=delivery.merchant_id) as tx:
-            return tx.store.renew_lease(
-                merchant_id=delivery.merchant_id, delivery_id=delivery.id, token=delivery.lease_token,
+            owned = tx.store.renew_leases(
+                merchant_id=delivery.merchant_id, delivery_ids=[delivery.id], token=delivery.lease_token,
                 until=self.kasse.wall() + lease,
             )  # fmt: skip
+        return delivery.id in owned
 
-    def deliver_due(self, *, merchant_id: str, until: datetime | None = None, at_due_time: bool = False) -> int:
+    def deliver_due(
+        self, *, merchant_id: str, until: datetime | None = None, at_due_time: bool = False,
+        settings: dict[str, Any] | None = None,
+    ) -> int:  # fmt: skip
         """Send every delivery due by ``until`` (default: the merchant's now); returns attempts made."""
         sent = 0
-        profile = self.profile(merchant_id)
+        profile = self.profile(merchant_id, settings)
         while True:
             limit = until if until is not None else self.kasse.merchant_now(merchant_id=merchant_id)
             claimed = self.claim(merchant_id=merchant_id, until=limit)
@@ -253,10 +258,11 @@ class Deliverer:
                 sent, done = sent + len(done), []
         return sent
 
-    def profile(self, merchant_id: str) -> Profile:
-        """The merchant's delivery settings and sandbox faults, read once per pass."""
-        with self.kasse.read() as store:
-            settings = store.merchant_settings(merchant_id=merchant_id)
+    def profile(self, merchant_id: str, settings: dict[str, Any] | None = None) -> Profile:
+        """The merchant's delivery settings and sandbox faults, read once per pass (unless given)."""
+        if settings is None:
+            with self.kasse.read() as store:
+                settings = store.merchant_settings(merchant_id=merchant_id)
         faults = Faults.from_dict(settings.get("faults"))
         return Profile(DeliverySettings.from_dict(settings.get("webhooks")), faults, FaultDice(faults))
 
@@ -282,7 +288,7 @@ class Deliverer:
                     continue
                 if timers.advancing(settings, self.kasse.wall()):
                     continue  # a clock advance sends these, each at its due time
-                sent += self.deliver_due(merchant_id=merchant_id)
+                sent += self.deliver_due(merchant_id=merchant_id, settings=settings)
             except Exception:  # one merchant's trouble must not stop the others; logged once
                 log.exception("deliveries of merchant %s failed", merchant_id)
         return sent

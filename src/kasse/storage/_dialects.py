@@ -5,7 +5,7 @@ idempotency keys."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, delete, or_, select
 
@@ -16,6 +16,8 @@ from kasse.storage._base import Page
 from kasse.storage._ledger import LedgerQueries
 from kasse.storage.rows import from_row
 
+T = TypeVar("T")
+
 
 class DialectQueries(LedgerQueries):
     def _of_origin(self, table: Any, merchant_id: str, origin: str) -> Any:
@@ -23,27 +25,31 @@ class DialectQueries(LedgerQueries):
         owned = select(p.c.id).where(p.c.merchant_id == merchant_id, p.c.origin == origin)
         return and_(table.c.merchant_id == merchant_id, table.c.payment_id.in_(owned))
 
+    def _list_of_origin(
+        self, table: Any, cls: type[T], merchant_id: str, origin: str, limit: int, starting_after: str | None,
+        ending_before: str | None, payment_id: str | None,
+    ) -> Page[T]:  # fmt: skip
+        where = self._of_origin(table, merchant_id, origin)
+        if payment_id is not None:
+            where = and_(where, table.c.payment_id == payment_id)
+        rows = self._page(table, where, limit, starting_after, ending_before)
+        return Page([from_row(cls, r) for r in rows[:limit]], len(rows) > limit)
+
     def list_captures_of_origin(
         self, *, merchant_id: str, origin: str, limit: int, starting_after: str | None = None,
         ending_before: str | None = None, payment_id: str | None = None,
     ) -> Page[Capture]:  # fmt: skip
-        t = s.captures
-        where = self._of_origin(t, merchant_id, origin)
-        if payment_id is not None:
-            where = and_(where, t.c.payment_id == payment_id)
-        rows = self._page(t, where, limit, starting_after, ending_before)
-        return Page([from_row(Capture, r) for r in rows[:limit]], len(rows) > limit)
+        return self._list_of_origin(
+            s.captures, Capture, merchant_id, origin, limit, starting_after, ending_before, payment_id
+        )
 
     def list_refunds_of_origin(
         self, *, merchant_id: str, origin: str, limit: int, starting_after: str | None = None,
         ending_before: str | None = None, payment_id: str | None = None,
     ) -> Page[Refund]:  # fmt: skip
-        t = s.refunds
-        where = self._of_origin(t, merchant_id, origin)
-        if payment_id is not None:
-            where = and_(where, t.c.payment_id == payment_id)
-        rows = self._page(t, where, limit, starting_after, ending_before)
-        return Page([from_row(Refund, r) for r in rows[:limit]], len(rows) > limit)
+        return self._list_of_origin(
+            s.refunds, Refund, merchant_id, origin, limit, starting_after, ending_before, payment_id
+        )
 
     def list_events_of_types(
         self, *, merchant_id: str, patterns: list[str], limit: int, starting_after: str | None = None,

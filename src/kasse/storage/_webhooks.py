@@ -132,22 +132,6 @@ class WebhookQueries(StoreBase):
                 .values(leased_until=None, lease_token=None)
             )
 
-    def renew_lease(self, *, merchant_id: str, delivery_id: str, token: str, until: datetime) -> bool:
-        """Extend a lease this worker still holds; False if another worker took the delivery over (or it
-        is no longer pending): then this worker must not send it."""
-        t = s.deliveries
-        result = self.conn.execute(
-            update(t)
-            .where(
-                t.c.merchant_id == merchant_id,
-                t.c.id == delivery_id,
-                t.c.status == DeliveryStatus.PENDING.value,
-                t.c.lease_token == token,
-            )
-            .values(leased_until=until)
-        )
-        return result.rowcount == 1
-
     def merchants_with_due_deliveries(self) -> list[str]:
         t = s.deliveries
         query = select(t.c.merchant_id).where(t.c.status == DeliveryStatus.PENDING.value).distinct()
