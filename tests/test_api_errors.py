@@ -38,7 +38,7 @@ BAD_BODIES = [
     pytest.param({"amount": 0}, "parameter_invalid", "amount", id="amount-zero"),
     pytest.param({"amount": -1}, "parameter_invalid", "amount", id="amount-negative"),
     pytest.param({"amount": 1.5}, "parameter_invalid", "amount", id="amount-fraction"),
-    pytest.param({"amount": 10.0}, "parameter_invalid", "amount", id="amount-float"),
+    pytest.param({"amount": 1e20}, "parameter_invalid", "amount", id="amount-float-too-large"),
     pytest.param({"amount": "10"}, "parameter_invalid", "amount", id="amount-string"),
     pytest.param({"amount": True}, "parameter_invalid", "amount", id="amount-bool"),
     pytest.param({"amount": None}, "parameter_invalid", "amount", id="amount-null"),
@@ -95,6 +95,42 @@ def test_bad_create_body_is_refused_and_writes_nothing(
     if code.startswith("parameter_"):
         assert param in error["message"]
     assert_nothing_written(client)
+
+
+def test_integral_float_amount_is_that_integer(client: TestClient) -> None:
+    """JSON Schema's ``integer`` (what the OpenAPI document says) includes 1000.0: the server takes it."""
+    payment = create(client, amount=1000.0, expires_in=3600.0)
+    assert payment["amount"] == 1000 and isinstance(payment["amount"], int)
+
+
+BOOLEAN_NUMBERS = [
+    pytest.param("/api/v1/webhook_settings", {"timeout_seconds": True}, "timeout_seconds", id="timeout-true"),
+    pytest.param("/api/v1/webhook_settings", {"retry_schedule": [60, True]}, "retry_schedule[1]", id="retry-true"),
+    pytest.param("/_sandbox/faults", {"drop": True}, "drop", id="faults-drop-true"),
+    pytest.param("/_sandbox/faults", {"duplicate": False}, "duplicate", id="faults-duplicate-false"),
+    pytest.param("/_sandbox/faults", {"delay_seconds": True}, "delay_seconds", id="faults-delay-true"),
+    pytest.param("/_sandbox/faults", {"seed": True}, "seed", id="faults-seed-true"),
+    pytest.param("/_sandbox/clock/advance", {"seconds": True}, "seconds", id="advance-true"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "param"), BOOLEAN_NUMBERS)
+def test_booleans_are_not_numbers(client: TestClient, path: str, body: dict[str, Any], param: str) -> None:
+    settings = {p: client.get(p, headers=AUTH).json() for p in ("/api/v1/webhook_settings", "/_sandbox/faults")}
+    assert_error(client.post(path, json=body, headers=AUTH), 400, "parameter_invalid", param)
+    for p, before in settings.items():
+        assert client.get(p, headers=AUTH).json() == before  # nothing changed
+    assert client.get("/_sandbox/clock", headers=AUTH).json()["offset_seconds"] == 0
+
+
+def test_numbers_and_strings_are_not_booleans(client: TestClient) -> None:
+    payment = create(client, **KLARNA_MANUAL)
+    for final in (1, 0, "true", "yes"):
+        r = client.post(f"/api/v1/payments/{payment['id']}/capture", json={"final": final}, headers=AUTH)
+        assert_error(r, 400, "parameter_invalid", "final")
+    endpoint = client.post("/api/v1/webhook_endpoints", json={"url": "http://127.0.0.1:9/hook"}, headers=AUTH).json()
+    r = client.post(f"/api/v1/webhook_endpoints/{endpoint['id']}", json={"disabled": 1}, headers=AUTH)
+    assert_error(r, 400, "parameter_invalid", "disabled")
 
 
 RAW_BODIES = [
@@ -426,6 +462,25 @@ def test_limit_bounds_are_allowed(client: TestClient) -> None:
 )
 def test_method_not_allowed_is_405(client: TestClient, method: str, path: str) -> None:
     assert_error(client.request(method, path, headers=AUTH), 405, "method_not_allowed")
+
+
+@pytest.mark.parametrize(
+    ("path", "methods"),
+    [
+        ("/api/v1/payments", "GET, OPTIONS, POST"),
+        ("/api/v1/webhook_endpoints/we_123", "DELETE, GET, OPTIONS, POST"),
+        ("/api/v1/payments/pay_123/refunds", "GET, OPTIONS, POST"),
+        ("/_sandbox/faults", "DELETE, GET, OPTIONS, POST"),
+    ],
+)
+def test_allow_names_every_method_of_the_path(client: TestClient, path: str, methods: str) -> None:
+    """Starlette's 405 named the first matching route's method only (GET or POST, not both)."""
+    options = client.options(path, headers=AUTH)
+    assert options.status_code == 204 and options.content == b""
+    assert options.headers["allow"] == methods
+    refused = client.request("PUT", path, headers=AUTH)
+    assert_error(refused, 405, "method_not_allowed")
+    assert refused.headers["allow"] == methods
 
 
 @pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v2/payments", "/api/v1/payments/pay_1/nope", "/nope"])

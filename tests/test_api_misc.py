@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from kasse import __version__
+from kasse.domain.money import CURRENCY_EXPONENTS
 from kasse.engine.unit import Kasse
 from tests.conftest import AUTH
 from tests.helpers import FakeWall
@@ -217,6 +219,34 @@ def test_openapi_document_describes_the_native_api(client: TestClient) -> None:
     assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in post["parameters"])
     listed = {p["name"] for p in paths["/api/v1/payments"]["get"]["parameters"]}
     assert {"limit", "starting_after", "ending_before", "status", "created_gte", "created_lt"} <= listed
+
+
+def _keywords(node: object) -> Iterator[tuple[str, object]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield key, value
+            yield from _keywords(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _keywords(item)
+
+
+def test_openapi_says_what_the_server_enforces(client: TestClient) -> None:
+    """Generated clients and fuzzers take the document at its word: every value it allows is taken and
+    the rest refused (test_api_errors proves the server side of each)."""
+    schemas = client.get("/api/openapi.json").json()["components"]["schemas"]
+    create_in = schemas["CreatePaymentIn"]["properties"]
+    assert create_in["currency"]["enum"] == sorted(CURRENCY_EXPONENTS)
+    assert create_in["country"]["anyOf"][0]["pattern"] == "^[A-Z]{2}$"
+    assert create_in["amount"]["type"] == "integer" and create_in["amount"]["exclusiveMinimum"] == 0
+    assert create_in["expires_in"]["minimum"] == 60
+    assert schemas["CaptureIn"]["properties"]["final"]["type"] == "boolean"
+    faults = schemas["FaultsIn"]["properties"]
+    assert faults["drop"]["type"] == "number" and faults["delay_seconds"]["maximum"] == 7 * 86_400
+    settings = schemas["WebhookSettingsIn"]["properties"]
+    assert settings["retry_schedule"]["anyOf"][0]["items"]["minimum"] == 1
+    # Bounds written as Pydantic's own names are not JSON Schema: a client would ignore them.
+    assert not [key for key, _ in _keywords(schemas) if key in ("gt", "ge", "lt", "le")]
 
 
 def test_api_docs_page(client: TestClient) -> None:

@@ -271,6 +271,32 @@ def test_post_without_the_right_csrf_value_is_refused(client: TestClient, csrf: 
     assert status_of(client, payment) == "requires_action"
 
 
+def test_form_value_of_another_payment_is_refused(client: TestClient) -> None:
+    """The form value is bound to its payment's page: a valid cookie and form pair of one payment (which
+    anyone can get by opening a page of their own) does not work on another's."""
+    mine, victim = create(client), create(client)
+    csrf = csrf_of(client.get(page_path(mine)).text)
+    cookie = client.cookies.get("kasse_csrf", path=page_path(mine))
+    assert cookie is not None and csrf != cookie  # the form carries a signature, not the cookie itself
+    client.cookies.set("kasse_csrf", cookie, path=page_path(victim))
+    r = client.post(page_path(victim), data={"csrf": csrf, "action": "approve"}, follow_redirects=False)
+    assert r.status_code == 403
+    assert status_of(client, victim) == "requires_action"
+
+
+def test_planted_cookie_and_field_pair_is_refused(client: TestClient) -> None:
+    """Double-submit alone trusts any equal pair; a site able to plant a cookie (a sibling subdomain)
+    could plant one. Without the server's key it cannot make the matching form value."""
+    payment = create(client)
+    path = page_path(payment)
+    client.get(path)
+    planted = "p" * 43
+    client.cookies.set("kasse_csrf", planted, path=path)
+    r = client.post(path, data={"csrf": planted, "action": "approve"}, follow_redirects=False)
+    assert r.status_code == 403
+    assert status_of(client, payment) == "requires_action"
+
+
 def test_post_without_the_cookie_is_refused(client: TestClient) -> None:
     payment = create(client)
     path = page_path(payment)
@@ -381,13 +407,12 @@ def test_expired_payment_shows_the_not_open_page(client: TestClient) -> None:
 
 def test_approved_payment_page_is_not_open(client: TestClient, kasse: Kasse) -> None:
     payment = create_without_urls(kasse)
+    csrf = csrf_of(client.get(page_path(payment)).text)  # the open page's form, kept in a second tab
     answer(client, page_path(payment), "approve")
     page = client.get(page_path(payment) + "?lang=en")
     assert page.status_code == 409
     assert "no longer open" in page.text and "processing" in page.text
     assert 'data-testid="return"' not in page.text
-    csrf = csrf_of(client.get(page_path(create(client))).text)  # any valid pair: the cookie is per path
-    client.cookies.set("kasse_csrf", csrf, path=page_path(payment))
     again = client.post(page_path(payment), data={"csrf": csrf, "action": "cancel"}, follow_redirects=False)
     assert again.status_code == 409
     assert status_of(client, payment) == "processing"

@@ -12,7 +12,14 @@ from kasse.domain.models import Merchant
 from kasse.engine.unit import Kasse
 from kasse.storage.store import Store
 
-__all__ = ["SANDBOX", "create_merchant", "ensure_sandbox_merchant", "hash_secret", "merchant_for_secret_key"]
+__all__ = [
+    "SANDBOX",
+    "create_merchant",
+    "ensure_sandbox_merchant",
+    "hash_secret",
+    "merchant_for_secret_key",
+    "page_secret",
+]
 
 
 def hash_secret(secret: str) -> str:
@@ -132,3 +139,20 @@ def ensure_sandbox_merchant(kasse: Kasse) -> bool:
 def merchant_for_secret_key(store: Store, secret_key: str) -> str | None:
     found = store.find_credential("secret_key", hash_secret(secret_key))
     return None if found is None else str(found["merchant_id"])
+
+
+PAGE_SECRET = "page_secret"
+
+
+def page_secret(kasse: Kasse, *, merchant_id: str) -> bytes:
+    """The merchant's key for the hosted pages' form tokens: made once, kept in the merchant's settings
+    (every Kasse process sharing the database signs and checks with the same one)."""
+    with kasse.read() as store:
+        value = store.merchant_settings(merchant_id=merchant_id).get(PAGE_SECRET)
+    if not isinstance(value, str):
+        with kasse.unit(merchant_id=merchant_id, lock_merchant=True) as tx:  # one writer makes it
+            value = tx.store.merchant_settings(merchant_id=merchant_id).get(PAGE_SECRET)
+            if not isinstance(value, str):
+                value = secrets.token_urlsafe(32)
+                tx.store.put_merchant_setting(merchant_id=merchant_id, key=PAGE_SECRET, value=value)
+    return value.encode()

@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 from kasse.config import Settings
 from kasse.delivery.worker import Deliverer
@@ -50,6 +51,17 @@ def _document_native_errors(app: FastAPI) -> None:
 
 
 log = logging.getLogger(__name__)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route of this path answers (Starlette's 405 names only the first route's)."""
+    routes = request.app.router.routes
+    methods = {"OPTIONS"}
+    for method in ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in routes):
+            methods.add(method)
+    return ", ".join(sorted(methods))
 
 
 def create_app(settings: Settings | None = None, *, kasse: Kasse | None = None) -> FastAPI:
@@ -100,8 +112,11 @@ def create_app(settings: Settings | None = None, *, kasse: Kasse | None = None) 
         return validation_error(exc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         # A 400 here is a body the framework could not decode (bad UTF-8, nesting too deep).
+        allow = {"Allow": allowed_methods(request)} if exc.status_code == 405 else {}
+        if allow and request.method == "OPTIONS":
+            return Response(status_code=204, headers=allow)  # what this URL answers (RFC 9110, 9.3.7)
         codes = {400: "invalid_body", 404: "not_found", 405: "method_not_allowed"}
         message = {404: "Unrecognized request URL", 405: "Method not allowed for this URL"}.get(
             exc.status_code, str(exc.detail)
@@ -109,7 +124,7 @@ def create_app(settings: Settings | None = None, *, kasse: Kasse | None = None) 
         response = native_error(
             exc.status_code, "invalid_request_error", codes.get(exc.status_code, "http_error"), message
         )
-        response.headers.update(exc.headers or {})  # e.g. Allow on 405
+        response.headers.update({**(exc.headers or {}), **allow})
         return response
 
     @app.exception_handler(Exception)

@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from kasse.delivery import clock
 from kasse.dialects.native.errors import ERROR_RESPONSES
+from kasse.dialects.native.numbers import INTEGRAL, Integer, Number
 from kasse.dialects.native.translate import payment_out
 from kasse.domain.webhooks import Faults
 from kasse.engine import payments, timers
@@ -31,7 +32,7 @@ MAX_ADVANCE_S = 10 * 365 * 86_400
 
 class AdvanceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    seconds: Annotated[float, Field(strict=True, gt=0, le=MAX_ADVANCE_S, allow_inf_nan=False)]
+    seconds: Annotated[Number, Field(gt=0, le=MAX_ADVANCE_S)]
 
 
 class DeclineIn(BaseModel):
@@ -113,12 +114,12 @@ class FaultsIn(BaseModel):
     """Shares are 0..1 of deliveries (or of batches, for reorder)."""
 
     model_config = ConfigDict(extra="forbid")
-    drop: Annotated[float, Field(ge=0, le=1)] = 0.0
-    delay: Annotated[float, Field(ge=0, le=1)] = 0.0
-    delay_seconds: Annotated[int, Field(ge=0, le=7 * 86_400)] = 0
-    duplicate: Annotated[float, Field(ge=0, le=1)] = 0.0
-    reorder: Annotated[float, Field(ge=0, le=1)] = 0.0
-    seed: int | None = None
+    drop: Annotated[Number, Field(ge=0, le=1)] = 0.0
+    delay: Annotated[Number, Field(ge=0, le=1)] = 0.0
+    delay_seconds: Annotated[StrictInt, Field(ge=0, le=7 * 86_400), INTEGRAL] = 0
+    duplicate: Annotated[Number, Field(ge=0, le=1)] = 0.0
+    reorder: Annotated[Number, Field(ge=0, le=1)] = 0.0
+    seed: Integer | None = None
 
 
 def _faults_out(faults: Faults) -> dict[str, Any]:

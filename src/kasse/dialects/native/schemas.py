@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
+from kasse.dialects.native.numbers import INTEGRAL, Boolean
 from kasse.domain.models import Approval, CaptureMethod, Method, Settlement
 from kasse.domain.money import CURRENCY_EXPONENTS
 
@@ -49,9 +50,20 @@ def _country(value: str) -> str:
 
 
 Url = Annotated[str, Field(max_length=2048), AfterValidator(_http_url)]
-Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["EUR"]), AfterValidator(_currency)]
-Country = Annotated[str, Field(min_length=2, max_length=2, examples=["DE"]), AfterValidator(_country)]
-Amount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT, description="In minor units (cents)", examples=[1000])]
+# The schema enumerates the codes the server takes, so generated clients and fuzzers agree with it.
+Currency = Annotated[
+    str,
+    Field(min_length=3, max_length=3, examples=["EUR"], json_schema_extra={"enum": sorted(CURRENCY_EXPONENTS)}),
+    AfterValidator(_currency),
+]
+Country = Annotated[
+    str,
+    Field(min_length=2, max_length=2, examples=["DE"], json_schema_extra={"pattern": "^[A-Z]{2}$"}),
+    AfterValidator(_country),
+]
+Amount = Annotated[
+    StrictInt, Field(gt=0, le=MAX_AMOUNT, description="In minor units (cents)", examples=[1000]), INTEGRAL
+]
 Metadata = Annotated[
     dict[Annotated[str, Field(min_length=1, max_length=40)], Annotated[str, Field(max_length=500)]],
     Field(max_length=50, description="Up to 50 keys (40 characters) with string values (500 characters)"),
@@ -88,7 +100,7 @@ class CreatePaymentIn(_In):
     customer: Customer | None = None
     metadata: Metadata = Field(default_factory=dict)
     capture: CaptureMethod = CaptureMethod.AUTOMATIC
-    expires_in: Annotated[StrictInt, Field(ge=60, le=30 * 86_400)] = Field(
+    expires_in: Annotated[StrictInt, Field(ge=60, le=30 * 86_400), INTEGRAL] = Field(
         default=86_400, description="Seconds the customer has to finish; then the payment is expired"
     )
     sandbox: SandboxIn | None = None
@@ -96,7 +108,7 @@ class CreatePaymentIn(_In):
 
 class CaptureIn(_In):
     amount: Amount | None = None
-    final: bool = Field(default=True, description="Release what is left of the authorization")
+    final: Boolean = Field(default=True, description="Release what is left of the authorization")
 
 
 class CancelIn(_In):

@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from kasse.delivery.worker import Deliverer
 from kasse.dialects.native.errors import ERROR_RESPONSES
+from kasse.dialects.native.numbers import INTEGRAL, Boolean, Number
 from kasse.dialects.native.schemas import ListOut, Url
 from kasse.dialects.native.translate import endpoint_out
 from kasse.domain.errors import InvalidRequest, NotFound
@@ -43,7 +44,7 @@ class EndpointUpdate(BaseModel):
     url: Url | None = None
     enabled_events: Annotated[list[EventPattern], Field(min_length=1, max_length=50)] | None = None
     description: Annotated[str, Field(max_length=500)] | None = None
-    disabled: bool | None = None
+    disabled: Boolean | None = None
 
 
 def _kasse(request: Request) -> Kasse:
@@ -159,11 +160,15 @@ def retry_delivery(
     return JSONResponse(delivery_out(current, attempts))
 
 
+RetryDelay = Annotated[StrictInt, Field(ge=1, le=7 * 86_400), INTEGRAL]
+
+
 class WebhookSettingsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    timeout_seconds: Annotated[float, Field(ge=0.5, le=60)] | None = None
+    timeout_seconds: Annotated[Number, Field(ge=0.5, le=60)] | None = None
     retry_schedule: (
-        Annotated[list[Annotated[int, Field(ge=1, le=7 * 86_400)]], Field(min_length=0, max_length=20)] | None
+        Annotated[list[Annotated[StrictInt, Field(ge=1, le=7 * 86_400), INTEGRAL]], Field(min_length=0, max_length=20)]
+        | None
     ) = None
 
 

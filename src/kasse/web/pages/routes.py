@@ -23,7 +23,7 @@ from kasse.domain.clock import MerchantClock, utc
 from kasse.domain.errors import DomainError
 from kasse.domain.models import Payment
 from kasse.domain.states import PaymentState
-from kasse.engine import payments
+from kasse.engine import merchants, payments
 from kasse.engine.unit import Kasse, Tx
 from kasse.web.i18n import pick_language, translator
 from kasse.web.pages import security, views
@@ -139,11 +139,22 @@ def show(request: Request, token: str) -> Response:
     lang = _language(request, found.payment, explicit)
     if found.status is not PaymentState.REQUIRES_ACTION:
         return _not_open(found, lang)
-    csrf = security.csrf_value(request)
+    cookie = security.csrf_value(request)
+    secret = merchants.page_secret(_kasse(request), merchant_id=found.payment.merchant_id)
+    csrf = security.csrf_field(secret, token, cookie)
     response = views.payment_page(views.payment_view(found.payment, found.merchant_name, lang), lang=lang, csrf=csrf)
     path = f"/pay/{found.payment.redirect_token}"
-    security.set_csrf_cookie(response, csrf, path=path, secure=request.url.scheme == "https")
+    security.set_csrf_cookie(response, cookie, path=path, secure=request.url.scheme == "https")
     return response
+
+
+def page_key(kasse: Kasse, token: str) -> bytes | None:
+    """The key this payment page's form values are signed with; None for an unknown page."""
+    if not token or len(token) > _MAX_TOKEN_LENGTH:
+        return None
+    with kasse.read() as store:
+        payment = store.find_payment_by_token(token)
+    return None if payment is None else merchants.page_secret(kasse, merchant_id=payment.merchant_id)
 
 
 @router.post("/{token}")
@@ -152,7 +163,10 @@ async def act(request: Request, token: str) -> Response:
         action, explicit, submitted = form.get("action"), form.get("lang"), form.get(security.CSRF_FIELD)
     lang = _language(request, None, explicit)
     t = translator(lang)
-    if not security.csrf_ok(request, submitted):
+    secret = await run_in_threadpool(page_key, _kasse(request), token)
+    if secret is None:
+        return _not_found(lang)
+    if not security.csrf_ok(request, submitted, secret=secret, page_token=token):
         return views.message_page(lang=lang, status=403, title=t("forbidden_title"), body=t("forbidden_body"))
     if not isinstance(action, str) or action not in ACTIONS:
         return views.message_page(lang=lang, status=400, title=t("bad_request_title"), body=t("bad_request_body"))

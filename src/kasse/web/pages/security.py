@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import re
 import secrets
@@ -10,7 +12,7 @@ from typing import TypeVar
 from starlette.requests import Request
 from starlette.responses import Response
 
-__all__ = ["CSRF_COOKIE", "CSRF_FIELD", "csrf_ok", "csrf_value", "harden", "set_csrf_cookie"]
+__all__ = ["CSRF_COOKIE", "CSRF_FIELD", "csrf_field", "csrf_ok", "csrf_value", "harden", "set_csrf_cookie"]
 
 # The provider pages must not be framed (secuconnect says so; clickjacking a "pay" button is the risk).
 # No script at all; only our own stylesheet. ``form-action`` is left out on purpose: Chromium applies it
@@ -47,10 +49,18 @@ def harden(response: R) -> R:
 
 
 def csrf_value(request: Request) -> str:
-    """The double-submit value for a page view. An existing well-formed cookie is reused so two open
+    """The cookie's random value for a page view. An existing well-formed cookie is reused so two open
     tabs of the same payment do not invalidate each other; otherwise a fresh random value."""
     current = request.cookies.get(CSRF_COOKIE, "")
     return current if _TOKEN_SHAPE.fullmatch(current) else secrets.token_urlsafe(32)
+
+
+def csrf_field(secret: bytes, page_token: str, cookie: str) -> str:
+    """The form's value: the cookie's, bound to this payment's page and signed with the server's key.
+    A value planted as a cookie (by a sibling subdomain, say) is useless without the key, and a form
+    value of one payment does not work for another."""
+    mac = hmac.new(secret, f"{page_token}.{cookie}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
 
 def set_csrf_cookie(response: Response, value: str, *, path: str, secure: bool) -> None:
@@ -60,9 +70,10 @@ def set_csrf_cookie(response: Response, value: str, *, path: str, secure: bool) 
     response.set_cookie(CSRF_COOKIE, value, path=path, secure=secure, httponly=True, samesite="strict")
 
 
-def csrf_ok(request: Request, submitted: object) -> bool:
+def csrf_ok(request: Request, submitted: object, *, secret: bytes, page_token: str) -> bool:
     cookie = request.cookies.get(CSRF_COOKIE, "")
     if not isinstance(submitted, str) or not _TOKEN_SHAPE.fullmatch(cookie):
         return False
+    expected = csrf_field(secret, page_token, cookie)
     # compare_digest on bytes: it refuses non-ASCII str, which a hostile form could send.
-    return hmac.compare_digest(cookie.encode(), submitted.encode())
+    return hmac.compare_digest(expected.encode(), submitted.encode("utf-8", "replace"))
