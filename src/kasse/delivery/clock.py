@@ -19,15 +19,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from kasse.delivery.render import shortest_retry_s
 from kasse.delivery.worker import LEASE_MARGIN_S, Deliverer
 from kasse.domain.clock import monotonic_s
 from kasse.domain.errors import Conflict
+from kasse.domain.webhooks import DISABLE_AFTER_FAILING_S
 from kasse.engine import serial, timers
 from kasse.engine.timers import ClockReading, Fired
-from kasse.engine.unit import Tx
+from kasse.engine.unit import Kasse, Tx
 
 __all__ = ["advance", "advance_held"]
 
@@ -82,7 +83,7 @@ def _catch_up(deliverer: Deliverer, *, merchant_id: str, target: datetime) -> tu
             # Every timer due up to the next delivery attempt (or the target).
             fired += timers.fire_until(kasse, merchant_id=merchant_id, until=delivery_due or target)
         elif delivery_due is not None:
-            until = min(delivery_due + timedelta(seconds=round_s) - _TICK, target)
+            until = min(delivery_due + timedelta(seconds=round_s) - _TICK, target, _disabling(kasse, merchant_id))
             if timer_due is not None:
                 until = min(until, timer_due - _TICK)  # a timer due at the same moment goes first
             made = _deliver(deliverer, merchant_id, max(until, delivery_due))
@@ -95,6 +96,16 @@ def _catch_up(deliverer: Deliverer, *, merchant_id: str, target: datetime) -> tu
         else:
             break
     return fired, attempts
+
+
+def _disabling(kasse: Kasse, merchant_id: str) -> datetime:
+    """Where a round must end: the first failure at or after this disables an endpoint that has failed
+    for days, and skips its other deliveries (a round reaching past it would send them all the same)."""
+    with kasse.read() as store:
+        since = [e.failing_since for e in store.enabled_endpoints(merchant_id=merchant_id) if e.failing_since]
+    if not since:
+        return datetime.max.replace(tzinfo=UTC)
+    return min(since) + timedelta(seconds=DISABLE_AFTER_FAILING_S) - _TICK
 
 
 def _deliver(deliverer: Deliverer, merchant_id: str, until: datetime) -> int | None:
