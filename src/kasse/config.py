@@ -30,6 +30,7 @@ class Settings:
     run_workers: bool = True
     processes: int = 1  # HTTP worker processes of `kasse serve`
     scheduler_interval_s: float = 0.5
+    advance_sync_s: float = 30.0  # a clock advance still running then answers 202 (docs/webhooks.md)
     max_body_bytes: int = 1_048_576
     create_sandbox_merchant: bool = True
 
@@ -50,6 +51,7 @@ class Settings:
             run_workers=_env_bool("KASSE_RUN_WORKERS", True),
             processes=int(env.get("KASSE_PROCESSES", "1")),
             scheduler_interval_s=float(env.get("KASSE_SCHEDULER_INTERVAL_S", "0.5")),
+            advance_sync_s=float(env.get("KASSE_ADVANCE_SYNC_S", "30")),
             max_body_bytes=int(env.get("KASSE_MAX_BODY_BYTES", "1048576")),
             create_sandbox_merchant=_env_bool("KASSE_SANDBOX_MERCHANT", True),
         )

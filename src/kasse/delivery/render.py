@@ -20,6 +20,7 @@ __all__ = [
     "register_policy",
     "register_renderer",
     "renderer_for",
+    "shortest_retry_s",
 ]
 
 
@@ -70,3 +71,10 @@ def register_policy(dialect: str, policy: DeliveryPolicy) -> None:
 def policy_for(dialect: str) -> DeliveryPolicy:
     renderer_for(dialect)  # importing the dialect's notifications module registers its policy too
     return _POLICIES.get(dialect, DeliveryPolicy())
+
+
+def shortest_retry_s(schedule: tuple[int, ...], dialects: set[str]) -> float:
+    """The shortest wait between two attempts of one delivery, under ``schedule`` or the own schedule of
+    one of ``dialects``."""
+    own = [policy_for(d).retry_schedule_s for d in sorted(dialects)]
+    return float(min([*schedule, *(s for o in own if o for s in o)], default=0))

@@ -33,7 +33,7 @@ from kasse.domain.webhooks import (
     WebhookEndpoint,
     retry_delay_s,
 )
-from kasse.engine import timers
+from kasse.engine import serial
 from kasse.engine.unit import Kasse, Tx
 
 __all__ = ["Deliverer", "Outcome"]
@@ -286,9 +286,9 @@ class Deliverer:
                     settings = store.merchant_settings(merchant_id=merchant_id)
                 if due is None or due > self.kasse.merchant_now(merchant_id=merchant_id):
                     continue
-                if timers.advancing(settings, self.kasse.wall()):
-                    continue  # a clock advance sends these, each at its due time
-                sent += self.deliver_due(merchant_id=merchant_id, settings=settings)
+                with serial.clock_held(self.kasse, merchant_id=merchant_id, shared=True) as held:
+                    if held:  # else a clock advance runs, and sends these each at its due time
+                        sent += self.deliver_due(merchant_id=merchant_id, settings=settings)
             except Exception:  # one merchant's trouble must not stop the others; logged once
                 log.exception("deliveries of merchant %s failed", merchant_id)
         return sent

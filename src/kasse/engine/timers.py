@@ -8,17 +8,15 @@ same advance). On PostgreSQL, concurrent schedulers claim timers with ``FOR UPDA
 from __future__ import annotations
 
 import logging
-import secrets
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from kasse.domain.clock import MerchantClock
-from kasse.domain.errors import NotFound
+from kasse.domain.errors import Conflict, NotFound
 from kasse.domain.models import TimerKind
-from kasse.engine import captures, payments, refunds
+from kasse.engine import captures, payments, refunds, serial
 from kasse.engine.unit import Kasse, Tx
 
 __all__ = [
@@ -27,6 +25,7 @@ __all__ = [
     "advance_clock",
     "fire_due",
     "fire_next",
+    "fire_until",
     "freeze_clock",
     "move_clock",
     "next_timer_due",
@@ -88,6 +87,7 @@ def fire_batch(
         # Claimed: locked on PostgreSQL (others skip them), under the single writer on SQLite; each
         # fires here once.
         batch = tx.store.due_timers(merchant_id=merchant_id, until=until, limit=limit)
+        tx.store.lock_timer_payments(merchant_id=merchant_id, timers=batch)
         marks: list[tuple[str, datetime]] = []
         for index, timer in enumerate(batch):
             if at_due_time:
@@ -129,82 +129,41 @@ def read_clock(kasse: Kasse, *, merchant_id: str) -> ClockReading:
     return _reading(clock, clock.now(kasse.wall()), [])
 
 
-def move_clock(kasse: Kasse, *, merchant_id: str, seconds: float) -> datetime:
-    """Move the merchant's clock forward (nothing fires yet); returns the new time."""
+def move_clock(kasse: Kasse, *, merchant_id: str, seconds: float, then: Callable[[Tx], None] | None = None) -> datetime:
+    """Move the merchant's clock forward (nothing fires yet); returns the new time. ``then`` writes in the
+    same transaction (an advance's idempotency key: the move happens once)."""
     with kasse.unit(merchant_id=merchant_id, lock_merchant=True) as tx:
         clock = tx.clock.advanced(seconds, kasse.wall())
         tx.store.set_clock(merchant_id=merchant_id, offset_us=clock.offset_us, frozen_at=clock.frozen_at)
+        if then is not None:
+            then(tx)
         return clock.now(kasse.wall())
 
 
-# While a clock advance runs, the background scheduler and delivery worker leave the merchant alone:
-# they act at the merchant's now, which has jumped to the target, and would date what they fire at the
-# target (so what that schedules lands beyond it) where the advance fires each timer at its own due
-# time. A marker per advance, in the merchant's settings, with a lease on real time so a crashed
-# advance stops blocking them.
-ADVANCING = "clock_advances"
-ADVANCE_LEASE_S = 30.0
-
-
-def _set_marker(kasse: Kasse, merchant_id: str, token: str, *, live: bool) -> None:
-    with kasse.unit(merchant_id=merchant_id, lock_merchant=True) as tx:
-        wall = kasse.wall()
-        markers = dict(tx.store.merchant_settings(merchant_id=merchant_id).get(ADVANCING) or {})
-        markers = {k: v for k, v in markers.items() if datetime.fromisoformat(v) > wall}  # drop stale ones
-        if live:
-            markers[token] = (wall + timedelta(seconds=ADVANCE_LEASE_S)).isoformat()
-        else:
-            markers.pop(token, None)
-        tx.store.put_merchant_setting(merchant_id=merchant_id, key=ADVANCING, value=markers or None)
-
-
-def advancing(settings: dict[str, object], wall: datetime) -> bool:
-    """Whether a clock advance of this merchant (by its settings) is running now."""
-    markers = settings.get(ADVANCING)
-    if not isinstance(markers, dict):
-        return False
-    return any(datetime.fromisoformat(str(until)) > wall for until in markers.values())
-
-
-class Advance:
-    """A running clock advance: ``renew()`` it now and then; its marker is removed when it ends."""
-
-    def __init__(self, kasse: Kasse, merchant_id: str, token: str) -> None:
-        self.kasse, self.merchant_id, self.token = kasse, merchant_id, token
-        self._renewed = kasse.wall()
-
-    def renew(self) -> None:
-        if (self.kasse.wall() - self._renewed).total_seconds() > ADVANCE_LEASE_S / 3:
-            _set_marker(self.kasse, self.merchant_id, self.token, live=True)
-            self._renewed = self.kasse.wall()
-
-
-@contextmanager
-def advancing_clock(kasse: Kasse, *, merchant_id: str) -> Iterator[Advance]:
-    token = secrets.token_hex(6)
-    _set_marker(kasse, merchant_id, token, live=True)
-    try:
-        yield Advance(kasse, merchant_id, token)
-    finally:
-        _set_marker(kasse, merchant_id, token, live=False)
-
-
 def advance_clock(kasse: Kasse, *, merchant_id: str, seconds: float) -> ClockReading:
-    """Move the merchant's clock forward and fire what fell due, before returning."""
-    with advancing_clock(kasse, merchant_id=merchant_id) as run:
-        target = move_clock(kasse, merchant_id=merchant_id, seconds=seconds)
-        fired: list[Fired] = []
-        while True:
-            batch = fire_batch(kasse, merchant_id=merchant_id, until=target)
-            fired += batch
-            run.renew()
-            if not batch:
-                due = next_timer_due(kasse, merchant_id=merchant_id)
-                if due is None or due > target:
-                    break
-                time.sleep(0.005)  # claimed by a scheduler pass that began before this advance
+    """Move the merchant's clock forward and fire what fell due, before returning. Waits for another
+    advance of the merchant to end first (see ``serial``)."""
+    with serial.clock_held(kasse, merchant_id=merchant_id, wait_s=serial.CLOCK_WAIT_S) as held:
+        if not held:
+            raise Conflict("clock_advance_running", "Another clock advance of this merchant is still running")
+        target = serial.retrying(lambda: move_clock(kasse, merchant_id=merchant_id, seconds=seconds))
+        fired = fire_until(kasse, merchant_id=merchant_id, until=target)
     with kasse.unit(merchant_id=merchant_id) as tx:
         return _reading(tx.clock, tx.now, fired)
+
+
+def fire_until(kasse: Kasse, *, merchant_id: str, until: datetime) -> list[Fired]:
+    """Fire every timer due by ``until``, each at its due time (under the merchant's clock lock)."""
+    fired: list[Fired] = []
+    while len(fired) < MAX_TIMERS_PER_RUN:
+        batch = serial.retrying(lambda: fire_batch(kasse, merchant_id=merchant_id, until=until))
+        fired += batch
+        if not batch:
+            due = next_timer_due(kasse, merchant_id=merchant_id)
+            if due is None or due > until:
+                break
+            time.sleep(0.005)  # claimed by a pass that does not take the clock lock (a test's fire_due)
+    return fired
 
 
 def freeze_clock(kasse: Kasse, *, merchant_id: str) -> ClockReading:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 
-from kasse.domain.models import Event, Timer
+from kasse.domain.models import Event, Timer, TimerKind
 from kasse.storage import schema as s
 from kasse.storage._base import Page, StoreBase
 from kasse.storage.rows import from_row, to_row
@@ -23,6 +23,9 @@ _T = s.timers
 # By primary key alone: with `fired_at IS NULL` in it, PostgreSQL without statistics (autovacuum off,
 # or right after a bulk load) preferred the (merchant_id, fired_at, due_at) index and scanned it.
 _MARK_FIRED = update(_T).where(_T.c.id == bindparam("w_id")).values(fired_at=bindparam("w_fired_at"))
+
+# Timers whose subject is not the payment itself, but a row of it.
+_OWNED_BY = {TimerKind.CAPTURE_SETTLEMENT: s.captures, TimerKind.REFUND_SETTLEMENT: s.refunds}
 
 
 class RecordQueries(StoreBase):
@@ -91,6 +94,23 @@ class RecordQueries(StoreBase):
             .limit(limit)
         )
         return [from_row(Timer, r) for r in self.conn.execute(self._lock(query, skip_locked=True)).mappings()]
+
+    def lock_timer_payments(self, *, merchant_id: str, timers: list[Timer]) -> None:
+        """PostgreSQL: lock the payments a claimed batch of timers will change, in id order, before
+        firing any. Firing locks them in due order, which differs between two batches (two partial
+        captures of two payments settling in opposite orders); two batches fired at once (two
+        schedulers, a scheduler and an advance) then each held a payment the other wanted: deadlock."""
+        if not self.is_postgres or not timers:
+            return
+        ids = {t.subject_id for t in timers if t.kind not in _OWNED_BY}
+        for kind, table in _OWNED_BY.items():
+            owned = [t.subject_id for t in timers if t.kind is kind]
+            if owned:
+                query = select(table.c.payment_id).where(table.c.merchant_id == merchant_id, table.c.id.in_(owned))
+                ids.update(self.conn.execute(query).scalars())
+        p = s.payments
+        query = select(p.c.id).where(p.c.merchant_id == merchant_id, p.c.id.in_(sorted(ids))).order_by(p.c.id)
+        self.conn.execute(query.with_for_update()).all()
 
     def mark_fired(self, fired: list[tuple[str, datetime]]) -> None:
         """Record timers (claimed by ``due_timers`` in this transaction) as fired, in one executemany

@@ -17,6 +17,15 @@ __all__ = ["WebhookQueries"]
 _E = s.webhook_endpoints
 _ENABLED = select(_E).where(_E.c.merchant_id == bindparam("merchant_id"), _E.c.status == EndpointStatus.ENABLED.value)
 _INSERT_DELIVERIES = insert(s.deliveries)
+# Recording an attempt runs these once each (a clock advance over failing receivers: thousands): built
+# once, parameters bound at execution (building each statement cost more than the database work).
+_D, _A = s.deliveries, s.delivery_attempts
+_ENDPOINT = select(_E).where(_E.c.merchant_id == bindparam("merchant_id"), _E.c.id == bindparam("endpoint_id"))
+_DELIVERY = select(_D).where(_D.c.merchant_id == bindparam("merchant_id"), _D.c.id == bindparam("delivery_id"))
+_UPDATE_ENDPOINT = update(_E).where(_E.c.merchant_id == bindparam("w_merchant_id"), _E.c.id == bindparam("w_id"))
+_UPDATE_DELIVERY = update(_D).where(_D.c.merchant_id == bindparam("w_merchant_id"), _D.c.id == bindparam("w_id"))
+_INSERT_ATTEMPT = insert(_A)
+_ENDPOINT_LOCKED, _DELIVERY_LOCKED = _ENDPOINT.with_for_update(), _DELIVERY.with_for_update()
 
 
 class WebhookQueries(StoreBase):
@@ -26,14 +35,12 @@ class WebhookQueries(StoreBase):
         self.conn.execute(insert(s.webhook_endpoints).values(**to_row(endpoint)))
 
     def update_endpoint(self, endpoint: WebhookEndpoint) -> None:
-        row = to_row(endpoint)
-        t = s.webhook_endpoints
-        self.conn.execute(update(t).where(t.c.merchant_id == endpoint.merchant_id, t.c.id == endpoint.id).values(**row))
+        params = {**to_row(endpoint), "w_merchant_id": endpoint.merchant_id, "w_id": endpoint.id}
+        self.conn.execute(_UPDATE_ENDPOINT, params)
 
     def get_endpoint(self, *, merchant_id: str, endpoint_id: str, for_update: bool = False) -> WebhookEndpoint | None:
-        t = s.webhook_endpoints
-        query = select(t).where(t.c.merchant_id == merchant_id, t.c.id == endpoint_id)
-        row = self.conn.execute(self._lock(query) if for_update else query).mappings().first()
+        query = _ENDPOINT_LOCKED if for_update and self.is_postgres else _ENDPOINT
+        row = self.conn.execute(query, {"merchant_id": merchant_id, "endpoint_id": endpoint_id}).mappings().first()
         return None if row is None else from_row(WebhookEndpoint, row)
 
     def list_endpoints(
@@ -59,15 +66,13 @@ class WebhookQueries(StoreBase):
             self.conn.execute(_INSERT_DELIVERIES, [to_row(d) for d in deliveries])
 
     def get_delivery(self, *, merchant_id: str, delivery_id: str, for_update: bool = False) -> Delivery | None:
-        t = s.deliveries
-        query = select(t).where(t.c.merchant_id == merchant_id, t.c.id == delivery_id)
-        row = self.conn.execute(self._lock(query) if for_update else query).mappings().first()
+        query = _DELIVERY_LOCKED if for_update and self.is_postgres else _DELIVERY
+        row = self.conn.execute(query, {"merchant_id": merchant_id, "delivery_id": delivery_id}).mappings().first()
         return None if row is None else from_row(Delivery, row)
 
     def update_delivery(self, delivery: Delivery) -> None:
-        t = s.deliveries
-        row = to_row(delivery)
-        self.conn.execute(update(t).where(t.c.merchant_id == delivery.merchant_id, t.c.id == delivery.id).values(**row))
+        params = {**to_row(delivery), "w_merchant_id": delivery.merchant_id, "w_id": delivery.id}
+        self.conn.execute(_UPDATE_DELIVERY, params)
 
     def deliveries_of_event(self, *, merchant_id: str, event_id: str) -> list[Delivery]:
         t = s.deliveries
@@ -159,7 +164,7 @@ class WebhookQueries(StoreBase):
     # --- attempts ------------------------------------------------------------------------------
 
     def insert_attempt(self, *, merchant_id: str, **values: Any) -> None:
-        self.conn.execute(insert(s.delivery_attempts).values(merchant_id=merchant_id, **values))
+        self.conn.execute(_INSERT_ATTEMPT, {"merchant_id": merchant_id, **values})
 
     def attempts_of(self, *, merchant_id: str, delivery_id: str) -> list[dict[str, Any]]:
         t = s.delivery_attempts

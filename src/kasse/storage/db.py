@@ -15,6 +15,8 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from kasse.storage.locks import NamedLocks
+
 __all__ = ["Database", "normalize_url"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -93,6 +95,8 @@ class Database:
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
             lock_file = Path(parsed.database).expanduser().resolve().with_name(Path(parsed.database).name + "-writer")
         self._write_lock = _WriterLock(lock_file)
+        db_file = None if lock_file is None else lock_file.with_name(Path(str(parsed.database)).name)
+        self.locks = NamedLocks(self.engine, is_sqlite=self.is_sqlite, beside=db_file)
         if self.is_sqlite:
             self._configure_sqlite(sqlite_synchronous)
 

@@ -22,6 +22,7 @@ from kasse.engine.merchants import ensure_sandbox_merchant
 from kasse.engine.unit import Kasse
 from kasse.storage.db import Database
 from kasse.web import metrics
+from kasse.web.advances import Advances
 from kasse.web.errors import error_response, native_error
 from kasse.web.middleware import BodyLimit, RequestMetrics
 from kasse.web.validation import validation_error
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, kasse: Kasse | None = None) 
         finally:
             for loop in loops:
                 loop.stop()
+            advances.close()
             deliverer.close()
 
     app = FastAPI(
@@ -100,6 +102,8 @@ def create_app(settings: Settings | None = None, *, kasse: Kasse | None = None) 
     app.state.settings = settings
     app.state.kasse = kasse
     app.state.deliverer = deliverer
+    advances = Advances(deliverer, sync_s=settings.advance_sync_s)
+    app.state.advances = advances
     app.state.key_cache = {}
     app.state.metrics_registry = metrics.registry_for(kasse)
 

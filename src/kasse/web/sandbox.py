@@ -5,19 +5,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Header
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from kasse.delivery import clock
 from kasse.dialects.native.errors import ERROR_RESPONSES
 from kasse.dialects.native.numbers import INTEGRAL, Integer, Number
 from kasse.dialects.native.translate import payment_out
 from kasse.domain.webhooks import Faults
 from kasse.engine import payments, timers
 from kasse.engine.unit import Kasse
+from kasse.web.advances import AdvanceRequest, clock_body
 from kasse.web.auth import merchant_from_bearer
+from kasse.web.idempotency import fingerprint
 from kasse.web.validation import require_json
 
 __all__ = ["router"]
@@ -26,6 +27,7 @@ router = APIRouter(
     prefix="/_sandbox", tags=["sandbox"], responses=ERROR_RESPONSES, dependencies=[Depends(require_json)]
 )
 MerchantId = Annotated[str, Depends(merchant_from_bearer)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
 
 MAX_ADVANCE_S = 10 * 365 * 86_400
 
@@ -47,21 +49,7 @@ def _kasse(request: Request) -> Kasse:
 
 
 def _clock(reading: timers.ClockReading) -> dict[str, Any]:
-    return {
-        "object": "clock",
-        "now": reading.now.isoformat().replace("+00:00", "Z"),
-        "frozen": reading.frozen,
-        "offset_seconds": reading.offset_s,
-        "fired": [
-            {
-                "timer": f.timer_id,
-                "kind": f.kind.value,
-                "subject": f.subject_id,
-                "due_at": f.due_at.isoformat().replace("+00:00", "Z"),
-            }
-            for f in reading.fired
-        ],
-    }
+    return clock_body(reading)
 
 
 @router.get("/clock")
@@ -70,10 +58,26 @@ def get_clock(request: Request, merchant_id: MerchantId) -> JSONResponse:
 
 
 @router.post("/clock/advance")
-def advance(request: Request, body: AdvanceIn, merchant_id: MerchantId) -> JSONResponse:
-    """Move this merchant's clock forward; every timer and webhook retry that falls due happens first."""
-    reading, attempts = clock.advance(request.app.state.deliverer, merchant_id=merchant_id, seconds=body.seconds)
-    return JSONResponse({**_clock(reading), "delivery_attempts": attempts})
+def advance(
+    request: Request, body: AdvanceIn, merchant_id: MerchantId, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    """Move this merchant's clock forward; every timer and webhook retry that falls due happens first.
+    Waits for an advance of this merchant still running; `202` with a status resource when it takes
+    longer than the server's budget (`KASSE_ADVANCE_SYNC_S`)."""
+    payload = body.model_dump(mode="json")
+    outcome = request.app.state.advances.start(
+        AdvanceRequest(merchant_id, body.seconds, idempotency_key, fingerprint("POST", request.url.path, payload))
+    )
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    if outcome.status == 202:
+        headers["Location"] = outcome.body["url"]
+    return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
+
+
+@router.get("/clock/advances/{advance_id}")
+def advance_status(request: Request, advance_id: str, merchant_id: MerchantId) -> JSONResponse:
+    """An advance answered `202`: `running`, then `succeeded` with the clock in `result` (or `failed`)."""
+    return JSONResponse(request.app.state.advances.status(merchant_id=merchant_id, run_id=advance_id))
 
 
 @router.post("/clock/freeze")

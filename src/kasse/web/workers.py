@@ -7,7 +7,7 @@ import logging
 import threading
 
 from kasse.delivery.worker import Deliverer
-from kasse.engine import timers
+from kasse.engine import serial, timers
 from kasse.engine.unit import Kasse
 
 __all__ = ["DeliveryWorker", "Loop", "Scheduler"]
@@ -64,10 +64,9 @@ class Scheduler(Loop):
                 due = timers.next_timer_due(self.kasse, merchant_id=merchant_id)
                 if due is None or due > self.kasse.merchant_now(merchant_id=merchant_id):
                     continue
-                with self.kasse.read() as store:
-                    if timers.advancing(store.merchant_settings(merchant_id=merchant_id), self.kasse.wall()):
-                        continue  # a clock advance fires these, each at its due time
-                fired += len(timers.fire_due(self.kasse, merchant_id=merchant_id, at_due_time=False))
+                with serial.clock_held(self.kasse, merchant_id=merchant_id, shared=True) as held:
+                    if held:  # else a clock advance runs, and fires these each at its due time
+                        fired += len(timers.fire_due(self.kasse, merchant_id=merchant_id, at_due_time=False))
             except Exception:  # one merchant's failure must not stop the others; logged once
                 log.exception("timers of merchant %s failed", merchant_id)
         return fired
