@@ -32,6 +32,9 @@ class Settings:
     scheduler_interval_s: float = 0.5
     max_body_bytes: int = 1_048_576
     create_sandbox_merchant: bool = True
+    # Where notifications may go (docs/security.md): "any" (the local sandbox), "public", or an
+    # allow-list of hosts, addresses and networks; link-local and metadata addresses never.
+    webhook_targets: str = "any"
 
     @property
     def base_url(self) -> str:
@@ -52,6 +55,7 @@ class Settings:
             scheduler_interval_s=float(env.get("KASSE_SCHEDULER_INTERVAL_S", "0.5")),
             max_body_bytes=int(env.get("KASSE_MAX_BODY_BYTES", "1048576")),
             create_sandbox_merchant=_env_bool("KASSE_SANDBOX_MERCHANT", True),
+            webhook_targets=env.get("KASSE_WEBHOOK_TARGETS", "any"),
         )
         if token:
             base = replace(base, admin_token=token, admin_token_generated=False)
