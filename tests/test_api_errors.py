@@ -64,6 +64,16 @@ BAD_BODIES = [
     pytest.param({"return_url": "/return"}, "parameter_invalid", "return_url", id="return-url-relative"),
     pytest.param({"return_url": MISSING}, "parameter_missing", "return_url", id="return-url-missing"),
     pytest.param({"cancel_url": "ftp://shop.example/c"}, "parameter_invalid", "cancel_url", id="cancel-url-ftp"),
+    pytest.param(
+        {"return_url": "https://shop.example/r\r\nSet-Cookie: a=b"}, "parameter_invalid", "return_url", id="return-crlf"
+    ),
+    pytest.param({"cancel_url": "https://shop.example/c\nx"}, "parameter_invalid", "cancel_url", id="cancel-url-lf"),
+    pytest.param({"return_url": "data:text/html,x"}, "parameter_invalid", "return_url", id="return-url-data"),
+    pytest.param({"return_url": "mailto:a@example.com"}, "parameter_invalid", "return_url", id="return-url-mailto"),
+    pytest.param({"return_url": "https://shop.example/a b"}, "parameter_invalid", "return_url", id="return-url-space"),
+    pytest.param({"return_url": "https://shop.example/\x00"}, "parameter_invalid", "return_url", id="return-url-nul"),
+    pytest.param({"return_url": "https://shöp.example/"}, "parameter_invalid", "return_url", id="return-url-non-ascii"),
+    pytest.param({"cancel_url": "http:///c"}, "parameter_invalid", "cancel_url", id="cancel-url-no-host"),
     pytest.param({"description": "x" * 501}, "parameter_invalid", "description", id="description-too-long"),
     pytest.param({"reference": "x" * 201}, "parameter_invalid", "reference", id="reference-too-long"),
     pytest.param({"customer": {"name": "x" * 201}}, "parameter_invalid", "customer.name", id="customer-name-long"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -200,6 +201,10 @@ def test_openapi_document_describes_the_native_api(client: TestClient) -> None:
         assert name in schemas, name
     create_in = schemas["CreatePaymentIn"]
     assert {"amount", "currency", "method", "return_url"} <= set(create_in["required"])
+    # What the server enforces on URLs, published: generated clients and fuzzers agree with it.
+    for url in (create_in["properties"]["return_url"], schemas["EndpointIn"]["properties"]["url"]):
+        assert (url["type"], url["format"], url["maxLength"]) == ("string", "uri", 2048), url
+        assert re.match(url["pattern"], "https://shop.example/r?x=1") and not re.match(url["pattern"], "javascript:x")
     assert create_in["additionalProperties"] is False
     assert create_in["properties"]["amount"]["maximum"] == 99_999_999
     assert set(schemas["Method"]["enum"]) == {

@@ -209,6 +209,31 @@ def test_refused_orders_leave_no_trace(
     assert payments == []
 
 
+@pytest.mark.parametrize(
+    ("shop", "notify", "words"),
+    [
+        (SHOP, "http://169.254.169.254/latest/meta-data/", "always refused"),
+        (SHOP, "http://metadata.google.internal/notify", "always refused"),
+        (SHOP, "http://[::ffff:169.254.169.254]/notify", "always refused"),
+        (SHOP, "http://2852039166/notify", "always refused"),
+        (SHOP, "javascript:alert(1)", "not a valid URL"),
+        (SHOP, "http://shop.example/n\r\nX: 1", "not a valid URL"),
+        ("javascript:alert(1)//", None, "not a valid URL"),  # redirect_url and cancel_url
+        ("data:text/html,x", None, "not a valid URL"),
+        ("http://shop.example/\r\nSet-Cookie: a=b", None, "not a valid URL"),
+    ],
+)
+def test_unsafe_redirect_cancel_and_notification_urls_are_refused(
+    server: LiveServer, om: OrderManager, shop: str, notify: str | None, words: str
+) -> None:
+    status_code, body = error_of(lambda: om.create(order_request("unsafe", 1000, shop=shop, notify=notify)))
+    assert (status_code, body["success"], body["error_code"]) == (400, False, 1016)
+    assert words in body["error_info"]
+    assert error_of(lambda: om.get("unsafe"))[0] == 404
+    assert httpx.get(f"{server.url}/api/v1/payments", headers=AUTH).json()["data"] == []
+    assert httpx.get(f"{server.url}/api/v1/webhook_endpoints", headers=AUTH).json()["data"] == []
+
+
 def test_a_duplicate_order_id_is_refused(server: LiveServer, om: OrderManager) -> None:
     om.create(order_request("twice", 1000, shop=SHOP))
     code, body = error_of(lambda: om.create(order_request("twice", 2000, shop=SHOP)))

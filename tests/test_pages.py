@@ -232,6 +232,28 @@ def test_without_return_url_a_result_page_is_shown(client: TestClient, kasse: Ka
     assert status_of(client, payment) == "processing"
 
 
+@pytest.mark.parametrize("origin", ["native", "stripe", "multisafepay"])
+@pytest.mark.parametrize("stored", ["javascript:alert(document.cookie)", "https://shop.example/r\r\nSet-Cookie: a=b"])
+def test_a_stored_return_url_that_is_not_http_is_never_a_redirect(
+    client: TestClient, kasse: Kasse, origin: str, stored: str
+) -> None:
+    """Rows written before the URL check existed: the page shows its result instead of redirecting."""
+    with kasse.unit(merchant_id=SANDBOX.id) as tx:
+        payment = payments.create_payment(tx, payments.CreatePayment(
+            amount_minor=1000, currency="EUR", method=Method.SOFORT, origin=origin, return_url=stored,
+            cancel_url=stored, reference="order-1",
+        ))  # fmt: skip
+    path = f"/pay/{payment.redirect_token}"
+    if origin == "multisafepay":  # its own payment page links the cancel URL
+        assert "javascript:" not in client.get(f"/multisafepay/pay/{payment.redirect_token}").text
+    r = answer(client, path, "approve", lang="en")
+    assert r.status_code == 200 and "location" not in r.headers, r.headers
+    assert "Payment approved" in r.text and "javascript:" not in r.text
+    assert_page_headers(r)
+    again = client.get(path)  # no longer open: the page's link back must not be the stored URL either
+    assert "javascript:" not in again.text and "Set-Cookie" not in again.text
+
+
 def test_cancel_without_cancel_url_uses_the_return_url(client: TestClient) -> None:
     payment = create(client, cancel_url=None)
     r = answer(client, page_path(payment), "cancel")

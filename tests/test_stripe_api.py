@@ -56,6 +56,11 @@ SOURCE_ERRORS = [
     ({"currency": "usd"}, "invalid_currency", "currency"),
     ({"redirect": MISSING}, "parameter_missing", "redirect[return_url]"),
     ({"redirect": {"return_url": "not a url"}}, "url_invalid", "redirect[return_url]"),
+    ({"redirect": {"return_url": "javascript:alert(document.cookie)"}}, "url_invalid", "redirect[return_url]"),
+    ({"redirect": {"return_url": "data:text/html,<script>1</script>"}}, "url_invalid", "redirect[return_url]"),
+    ({"redirect": {"return_url": "mailto:shop@example.com"}}, "url_invalid", "redirect[return_url]"),
+    ({"redirect": {"return_url": "https://shop/r\r\nSet-Cookie: a=b"}}, "url_invalid", "redirect[return_url]"),
+    ({"redirect": {"return_url": "https:///r"}}, "url_invalid", "redirect[return_url]"),
     ({"sofort": MISSING}, "parameter_missing", "sofort[country]"),
     ({"sofort": {"country": "FR"}}, "invalid_sofort_country", "sofort[country]"),
     ({"sofort": {"country": "DE", "preferred_language": "sv"}}, "parameter_invalid", "sofort[preferred_language]"),
@@ -240,6 +245,22 @@ def test_webhook_endpoints(sqlite_sdk: LiveKasse) -> None:
     deleted = stripe.WebhookEndpoint.delete(created.id)
     assert deleted.deleted is True
     assert stripe.WebhookEndpoint.list().data == []
+
+
+@pytest.mark.parametrize(
+    "url", ["http://169.254.169.254/latest/meta-data/", "http://metadata.google.internal/", "http://[fe80::1]/",
+            "http://2852039166/", "javascript:alert(1)", "https://shop.example/h\r\nX: 1"],
+)  # fmt: skip
+def test_webhook_endpoints_to_internal_or_unsafe_urls_are_refused(sqlite_sdk: LiveKasse, url: str) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        stripe.WebhookEndpoint.create(url=url, enabled_events=["source.chargeable"])
+    assert (caught.value.code, caught.value.param, caught.value.http_status) == ("url_invalid", "url", 400)
+    assert stripe.WebhookEndpoint.list().data == []
+    created = stripe.WebhookEndpoint.create(url="http://127.0.0.1:9/hook", enabled_events=["source.chargeable"])
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        stripe.WebhookEndpoint.modify(created.id, url=url)
+    assert (caught.value.code, caught.value.param) == ("url_invalid", "url")
+    assert stripe.WebhookEndpoint.retrieve(created.id).url == "http://127.0.0.1:9/hook"
 
 
 def test_failure_rate_is_configurable_and_deterministic(sqlite_sdk: LiveKasse) -> None:

@@ -301,3 +301,137 @@ def test_the_live_worker_sends_a_batch_concurrently_each_payments_events_in_orde
         assert len(ids) >= 4 and ids == sorted(ids), f"{pid}: events out of order: {[p['type'] for p in mine]}"
     deliveries = client.get("/api/v1/events?limit=100", headers=AUTH).json()["data"]
     assert len(deliveries) == sent
+
+
+# --- the webhook target policy (issue 10): registration and every send -------------------------------
+
+INTERNAL = [
+    "http://169.254.169.254/latest/meta-data/", "http://metadata.google.internal/computeMetadata/v1/",
+    "http://metadata/", "http://[fe80::1]:8080/", "http://[::ffff:169.254.169.254]/", "http://2852039166/",
+    "http://0251.0376.0251.0376/", "http://[fd00:ec2::254]/", "http://100.100.100.200/", "http://0.0.0.0:8000/",
+    "http://[::]/", "http://[ff02::1]/",
+]  # fmt: skip
+BAD_URLS = ["javascript:alert(1)", "data:text/html,x", "http://shop.example/h\r\nX-Injected: 1", "http:///hooks",
+            "http://shop.example/a b", "http://shöp.example/"]  # fmt: skip
+
+
+def endpoints(client: TestClient) -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = client.get("/api/v1/webhook_endpoints", headers=AUTH).json()["data"]
+    return data
+
+
+@pytest.mark.parametrize("url", INTERNAL)
+def test_internal_targets_are_refused_at_registration_and_leave_nothing(client: TestClient, url: str) -> None:
+    r = client.post("/api/v1/webhook_endpoints", json={"url": url}, headers=AUTH)
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert (error["type"], error["code"], error["param"]) == ("invalid_request_error", "url_refused", "url")
+    assert "always refused" in error["message"]
+    assert endpoints(client) == []
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+def test_urls_that_are_not_plain_http_are_refused(client: TestClient, url: str) -> None:
+    r = client.post("/api/v1/webhook_endpoints", json={"url": url}, headers=AUTH)
+    assert r.status_code == 400 and r.json()["error"]["param"] == "url"
+    assert endpoints(client) == []
+
+
+def test_an_endpoint_cannot_be_moved_to_an_internal_target(client: TestClient, receiver: Receiver) -> None:
+    endpoint = register(client, receiver)
+    r = client.post(f"/api/v1/webhook_endpoints/{endpoint['id']}", json={"url": INTERNAL[0]}, headers=AUTH)
+    assert r.status_code == 400 and r.json()["error"]["param"] == "url"
+    assert [e["url"] for e in endpoints(client)] == [receiver.url]
+
+
+def _client_with(kasse: Any, **settings: Any) -> TestClient:
+    from tests.conftest import _app
+
+    return TestClient(_app(kasse, **settings))
+
+
+def test_public_targets_only_refuses_loopback_and_private_addresses(kasse: Any, receiver: Receiver) -> None:
+    with _client_with(kasse, webhook_targets="public") as client:
+        for url in (receiver.url, "http://10.0.0.7/hooks", "http://[::1]:9/", "http://192.168.1.1/"):
+            r = client.post("/api/v1/webhook_endpoints", json={"url": url}, headers=AUTH)
+            assert r.status_code == 400 and "not a public address" in r.json()["error"]["message"], r.text
+        assert endpoints(client) == []
+
+
+def test_an_allow_list_admits_the_listed_shop_and_nothing_else_private(kasse: Any, receiver: Receiver) -> None:
+    with _client_with(kasse, webhook_targets="127.0.0.1") as client:
+        r = client.post("/api/v1/webhook_endpoints", json={"url": "http://10.0.0.7/hooks"}, headers=AUTH)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "url_refused"
+        register(client, receiver, ["payment.created"])
+        client.post("/api/v1/payments", json=SOFORT, headers=AUTH)
+        advance(client, 1)
+        assert receiver.types() == ["payment.created"]
+
+
+class FakeDns:
+    """The one external seam: what a name resolves to, changed by the test (a DNS rebinding attack)."""
+
+    def __init__(self, **answers: list[str]) -> None:
+        self.answers = {name.replace("_", "."): addresses for name, addresses in answers.items()}
+
+    def __call__(self, host: str, port: int) -> list[Any]:
+        from ipaddress import ip_address
+
+        return [ip_address(a) for a in self.answers[host]]
+
+
+def _last_attempt(client: TestClient) -> dict[str, Any]:
+    """The latest attempt of the latest payment.created event's one delivery."""
+    latest = client.get("/api/v1/events?type=payment.created", headers=AUTH).json()["data"][0]
+    (delivery,) = client.get(f"/api/v1/events/{latest['id']}/deliveries", headers=AUTH).json()["data"]
+    attempt: dict[str, Any] = delivery["attempts"][-1]
+    return attempt
+
+
+def test_a_name_that_later_resolves_to_an_internal_address_is_never_sent_to(
+    app: Any, client: TestClient, receiver: Receiver
+) -> None:
+    dns = FakeDns(shop_test=["127.0.0.1"])
+    app.state.targets.resolver = dns  # the guard of registration and of the deliverer alike
+    port = receiver.server.server_address[1]
+    url = f"http://shop.test:{port}/hooks"
+    r = client.post("/api/v1/webhook_endpoints", json={"url": url, "enabled_events": ["payment.created"]}, headers=AUTH)
+    assert r.status_code == 201, r.text
+    receiver.secret = r.json()["secret"]
+    client.post("/api/v1/payments", json=SOFORT, headers=AUTH)
+    advance(client, 1)
+    # Sent to the address that was checked (shop.test exists only in the fake DNS), under its own name.
+    assert receiver.types() == ["payment.created"]
+    assert receiver.received[0]["headers"]["host"] == f"shop.test:{port}"
+
+    dns.answers["shop.test"] = ["127.0.0.1", "169.254.169.254"]  # rebinding: one answer is internal
+    client.delete(f"/api/v1/webhook_endpoints/{r.json()['id']}", headers=AUTH)
+    r = client.post("/api/v1/webhook_endpoints", json={"url": url, "enabled_events": ["payment.created"]}, headers=AUTH)
+    assert r.status_code == 400 and "169.254.169.254" in r.json()["error"]["message"]
+    dns.answers["shop.test"] = ["127.0.0.1"]
+    assert client.post("/api/v1/webhook_endpoints", json={"url": url}, headers=AUTH).status_code == 201
+    dns.answers["shop.test"] = ["169.254.169.254"]
+    client.post("/api/v1/payments", json=SOFORT, headers=AUTH)
+    advance(client, 1)
+    assert receiver.types() == ["payment.created"], "sent to a refused address"
+    attempt = _last_attempt(client)
+    assert attempt["succeeded"] is False and attempt["response"]["status"] is None
+    assert attempt["error"] == "target refused: 169.254.169.254 is a cloud metadata address (always refused)"
+
+
+def test_a_manual_retry_is_checked_like_any_send(app: Any, client: TestClient, receiver: Receiver) -> None:
+    dns = FakeDns(shop_test=["127.0.0.1"])
+    app.state.targets.resolver = dns
+    port = receiver.server.server_address[1]
+    body = {"url": f"http://shop.test:{port}/hooks", "enabled_events": ["payment.created"]}
+    receiver.secret = client.post("/api/v1/webhook_endpoints", json=body, headers=AUTH).json()["secret"]
+    client.post("/api/v1/payments", json=SOFORT, headers=AUTH)
+    advance(client, 1)
+    (delivery,) = deliveries_of_first(client)
+    dns.answers["shop.test"] = ["fe80::1"]
+    r = client.post(f"/api/v1/deliveries/{delivery['id']}/retry", headers=AUTH)
+    assert r.status_code == 200, r.text
+    manual = r.json()["attempts"][-1]
+    assert (manual["trigger"], manual["succeeded"], manual["response"]["status"]) == ("manual", False, None)
+    assert manual["error"] == "target refused: fe80::1 is link-local (always refused)"
+    assert len(receiver.received) == 1

@@ -33,6 +33,9 @@ class Settings:
     advance_sync_s: float = 30.0  # a clock advance still running then answers 202 (docs/webhooks.md)
     max_body_bytes: int = 1_048_576
     create_sandbox_merchant: bool = True
+    # Where notifications may go (docs/security.md): "any" (the local sandbox), "public", or an
+    # allow-list of hosts, addresses and networks; link-local and metadata addresses never.
+    webhook_targets: str = "any"
 
     @property
     def base_url(self) -> str:
@@ -54,6 +57,7 @@ class Settings:
             advance_sync_s=float(env.get("KASSE_ADVANCE_SYNC_S", "30")),
             max_body_bytes=int(env.get("KASSE_MAX_BODY_BYTES", "1048576")),
             create_sandbox_merchant=_env_bool("KASSE_SANDBOX_MERCHANT", True),
+            webhook_targets=env.get("KASSE_WEBHOOK_TARGETS", "any"),
         )
         if token:
             base = replace(base, admin_token=token, admin_token_generated=False)

@@ -8,7 +8,7 @@ import os
 import signal
 import threading
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,6 +20,9 @@ from kasse.engine import timers
 from kasse.engine.merchants import SANDBOX, create_merchant, ensure_sandbox_merchant
 from kasse.engine.unit import Kasse
 from kasse.storage.db import Database
+
+if TYPE_CHECKING:
+    from kasse.delivery.worker import Deliverer
 
 __all__ = ["app", "main"]
 
@@ -54,6 +57,15 @@ def _kasse(settings: Settings) -> Kasse:
     if settings.create_sandbox_merchant:
         ensure_sandbox_merchant(kasse)
     return kasse
+
+
+def _deliverer(kasse: Kasse, settings: Settings, **options: Any) -> Deliverer:
+    from kasse.delivery.worker import Deliverer
+    from kasse.domain.targets import TargetPolicy
+    from kasse.engine.targets import TargetGuard
+
+    guard = TargetGuard(TargetPolicy.parse(settings.webhook_targets))
+    return Deliverer(kasse, base_url=settings.base_url, targets=guard, **options)
 
 
 @app.command()
@@ -107,14 +119,13 @@ def worker(
     ] = 60.0,
 ) -> None:
     """Run the timer and outbox workers alone, for setups with several processes on PostgreSQL."""
-    from kasse.delivery.worker import Deliverer
     from kasse.web.workers import DeliveryWorker, Scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _settings(database)
     kasse = _kasse(settings)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per delivery is noise
-    deliverer = Deliverer(kasse, base_url=settings.base_url, lease_s=lease_seconds)
+    deliverer = _deliverer(kasse, settings, lease_s=lease_seconds)
     loops = [Scheduler(kasse, interval_s=interval), DeliveryWorker(deliverer, interval_s=interval)]
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -171,10 +182,9 @@ def clock_advance(
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
     from kasse.delivery.clock import advance
-    from kasse.delivery.worker import Deliverer
 
     settings = _settings(database)
-    deliverer = Deliverer(_kasse(settings), base_url=settings.base_url)
+    deliverer = _deliverer(_kasse(settings), settings)
     try:
         reading, attempts = advance(deliverer, merchant_id=merchant, seconds=seconds)
     except DomainError as exc:
@@ -258,7 +268,6 @@ def events_resend(
     database: DatabaseOpt = None,
 ) -> None:
     """Send an event again to every endpoint it was delivered to, now (recorded as manual attempts)."""
-    from kasse.delivery.worker import Deliverer
 
     settings = _settings(database)
     kasse = _kasse(settings)
@@ -270,7 +279,7 @@ def events_resend(
     if not deliveries:
         err.print("[yellow]This event has no deliveries: no endpoint wanted it[/]")
         raise typer.Exit(1)
-    deliverer = Deliverer(kasse, base_url=settings.base_url)
+    deliverer = _deliverer(kasse, settings)
     try:
         for delivery in deliveries:
             outcome = deliverer.attempt(delivery, trigger="manual")

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from kasse.delivery.faults import FaultDice
+from kasse.delivery.pinned import send_pinned
 from kasse.delivery.render import DeliveryPolicy, Rendered, policy_for, renderer_for
 from kasse.domain.clock import WallClock, monotonic_s, system_wall_clock
 from kasse.domain.errors import NotFound
@@ -34,6 +35,7 @@ from kasse.domain.webhooks import (
     retry_delay_s,
 )
 from kasse.engine import serial
+from kasse.engine.targets import TargetError, TargetGuard
 from kasse.engine.unit import Kasse, Tx
 
 __all__ = ["Deliverer", "Outcome"]
@@ -81,9 +83,11 @@ class Deliverer:
     def __init__(
         self, kasse: Kasse, *, base_url: str, client: httpx.Client | None = None, timeout_s: float = 10.0,
         lease_s: float = 60.0, batch: int = 100, signing_clock: WallClock = system_wall_clock,
-        concurrency: int = SEND_CONCURRENCY,
+        concurrency: int = SEND_CONCURRENCY, targets: TargetGuard | None = None,
     ) -> None:  # fmt: skip
         self.kasse = kasse
+        # Every send, whatever triggered it (schedule, clock advance, manual retry), is checked here.
+        self.targets = targets or TargetGuard()
         # Signature timestamps are checked by receivers against their own clock: always real time,
         # whatever the merchant's (or a test's) clock says.
         self.signing_clock = signing_clock
@@ -331,10 +335,13 @@ class Deliverer:
     ) -> Outcome:
         started = monotonic_s()
         try:
-            response = self.client.request(
-                rendered.method, rendered.url, content=rendered.body or None, headers=rendered.headers,
-                timeout=timeout_s,
+            target = self.targets.resolve(rendered.url)  # again at each send: DNS may have changed
+            response = send_pinned(
+                self.client, target, rendered.method, rendered.url, content=rendered.body or None,
+                headers=rendered.headers, timeout=timeout_s,
             )  # fmt: skip
+        except TargetError as exc:
+            return _Failed(delivery_id, None, str(exc)[:500], int((monotonic_s() - started) * 1000))
         except httpx.HTTPError as exc:
             latency = int((monotonic_s() - started) * 1000)
             return _Failed(delivery_id, None, f"{type(exc).__name__}: {exc}"[:500], latency)

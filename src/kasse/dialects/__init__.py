@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from kasse.domain.models import Payment
+from kasse.domain.urls import safe_http_url
 
 __all__ = ["ReturnUrl", "register_return_url", "return_url_for"]
 
@@ -22,9 +23,11 @@ def register_return_url(origin: str, builder: ReturnUrl) -> None:
 
 
 def return_url_for(payment: Payment, outcome: str) -> str | None:
+    """Never anything but an http(s) URL, even from a row stored before the check at creation existed:
+    the hosted pages then show their own result page instead of redirecting."""
     builder = _RETURN_URLS.get(payment.origin)
     if builder is not None:
-        return builder(payment, outcome)
+        return safe_http_url(builder(payment, outcome))
     if outcome == "canceled":
-        return payment.cancel_url or payment.return_url
-    return payment.return_url
+        return safe_http_url(payment.cancel_url or payment.return_url)
+    return safe_http_url(payment.return_url)

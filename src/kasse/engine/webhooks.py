@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from kasse.domain.errors import NotFound
 from kasse.domain.webhooks import Delivery, EndpointStatus, WebhookEndpoint, new_secret
+from kasse.engine.targets import CheckedUrl
 from kasse.engine.unit import Tx
 
 __all__ = [
@@ -22,15 +23,17 @@ __all__ = [
 
 @dataclass(frozen=True)
 class EndpointChange:
-    url: str | None = None
+    url: CheckedUrl | None = None
     enabled_events: list[str] | None = None
     description: str | None = None
     disabled: bool | None = None
 
 
 def create_endpoint(
-    tx: Tx, *, url: str, enabled_events: list[str], description: str | None, dialect: str = "native"
+    tx: Tx, *, url: CheckedUrl, enabled_events: list[str], description: str | None, dialect: str = "native"
 ) -> WebhookEndpoint:
+    """``url`` has passed the target policy (``TargetGuard.vet``), before the transaction: resolving a
+    name must not hold it open."""
     endpoint = WebhookEndpoint(
         id=tx.new_id("webhook_endpoint"), merchant_id=tx.merchant_id, dialect=dialect, url=url,
         secret=new_secret(), status=EndpointStatus.ENABLED, created_at=tx.now, updated_at=tx.now,
@@ -84,7 +87,7 @@ def get_delivery(tx: Tx, delivery_id: str) -> Delivery:
     return delivery
 
 
-def notification_endpoint(tx: Tx, *, dialect: str, url: str, secret: str) -> WebhookEndpoint:
+def notification_endpoint(tx: Tx, *, dialect: str, url: CheckedUrl, secret: str) -> WebhookEndpoint:
     """The endpoint behind a notification URL that a payment names itself (MultiSafepay
     ``notification_url``): one per URL and dialect, found or created in the payment's own unit of work.
     It subscribes to the derived events addressed to it alone (``order.<endpoint id>``), so only the

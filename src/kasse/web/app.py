@@ -18,7 +18,9 @@ from starlette.routing import Match
 from kasse.config import Settings
 from kasse.delivery.worker import Deliverer
 from kasse.domain.errors import DomainError
+from kasse.domain.targets import TargetPolicy
 from kasse.engine.merchants import ensure_sandbox_merchant
+from kasse.engine.targets import TargetGuard
 from kasse.engine.unit import Kasse
 from kasse.storage.db import Database
 from kasse.web import metrics
@@ -98,7 +100,10 @@ def create_app(settings: Settings | None = None, *, kasse: Kasse | None = None) 
         redoc_url=None,
         lifespan=lifespan,
     )
-    deliverer = Deliverer(kasse, base_url=settings.base_url)
+    # One guard for registration (app.state.targets) and for every send (the deliverer).
+    targets = TargetGuard(TargetPolicy.parse(settings.webhook_targets))
+    deliverer = Deliverer(kasse, base_url=settings.base_url, targets=targets)
+    app.state.targets = targets
     app.state.settings = settings
     app.state.kasse = kasse
     app.state.deliverer = deliverer

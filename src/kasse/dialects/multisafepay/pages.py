@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kasse.domain.states import PaymentState
+from kasse.domain.urls import safe_http_url
 from kasse.web.pages import views
 from kasse.web.pages.routes import _language, _not_found, _not_open, lookup, static
 from kasse.web.pages.views import _render
@@ -32,5 +33,5 @@ async def payment_page(request: Request, token: str) -> Response:
     # Relative to /multisafepay/pay/{token}: the bank page and the stylesheet stay under this server.
     return _render(
         "multisafepay.html", lang=lang, status=200, theme="bank", view=view,
-        bank_url=f"../../pay/{found.payment.redirect_token}", cancel_url=found.payment.cancel_url,
+        bank_url=f"../../pay/{found.payment.redirect_token}", cancel_url=safe_http_url(found.payment.cancel_url),
     )  # fmt: skip

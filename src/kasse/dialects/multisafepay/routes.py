@@ -26,6 +26,7 @@ from kasse.domain.errors import DomainError
 from kasse.domain.models import Method, Payment
 from kasse.engine import payments, refunds, webhooks
 from kasse.engine.merchants import hash_secret
+from kasse.engine.targets import TargetGuard
 from kasse.engine.unit import Kasse, Tx
 
 __all__ = ["router"]
@@ -160,10 +161,12 @@ def _command(order: OrderIn) -> payments.CreatePayment:
     )  # fmt: skip
 
 
-def _create(kasse: Kasse, who: Account, order: OrderIn, base_url: str) -> dict[str, Any]:
+def _create(kasse: Kasse, who: Account, order: OrderIn, base_url: str, targets: TargetGuard) -> dict[str, Any]:
     cmd = _command(order)
     payments.validate(cmd)  # before anything is written (rule 8)
-    notification_url = order.payment_options.notification_url if order.payment_options else None
+    raw_url = order.payment_options.notification_url if order.payment_options else None
+    # The webhook target policy, before the transaction (resolving a name must not hold it open).
+    notification_url = targets.vet(raw_url, param="payment_options.notification_url") if raw_url else None
     # The merchant row is locked: two orders with one order_id cannot both pass the check.
     with kasse.unit(merchant_id=who.merchant_id, lock_merchant=True) as tx:
         if tx.store.find_payment_by_reference(merchant_id=tx.merchant_id, origin=ORIGIN, reference=order.order_id):
@@ -183,7 +186,8 @@ def _create(kasse: Kasse, who: Account, order: OrderIn, base_url: str) -> dict[s
 @router.post("/json/orders")
 async def create_order(request: Request, who: Merchant) -> Response:
     order = parse(OrderIn, await _body(request))
-    return _ok(await run_in_threadpool(_create, _kasse(request), who, order, _base(request)))
+    targets: TargetGuard = request.app.state.targets
+    return _ok(await run_in_threadpool(_create, _kasse(request), who, order, _base(request), targets))
 
 
 # --- get ---------------------------------------------------------------------------------------

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 
 from kasse.dialects.multisafepay import errors as e
+from kasse.domain.urls import require_http_url
 
 __all__ = ["CustomerIn", "OrderIn", "PaymentOptionsIn", "RefundIn", "UpdateIn", "parse"]
 
 Text = Annotated[str, Field(max_length=1000)]
+
+Url = Annotated[str, AfterValidator(require_http_url)]
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -21,10 +24,10 @@ class _In(BaseModel):
 
 
 class PaymentOptionsIn(_In):
-    notification_url: Annotated[str, Field(max_length=2048, pattern=r"^https?://")] | None = None
+    notification_url: Url | None = None
     notification_method: Literal["POST", "GET", "post", "get"] | None = None
-    redirect_url: Annotated[str, Field(max_length=2048, pattern=r"^https?://")] | None = None
-    cancel_url: Annotated[str, Field(max_length=2048, pattern=r"^https?://")] | None = None
+    redirect_url: Url | None = None
+    cancel_url: Url | None = None
     close_window: bool | None = None
 
 

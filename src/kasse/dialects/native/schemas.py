@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
 from kasse.dialects.native.numbers import INTEGRAL, Boolean
 from kasse.domain.models import Approval, CaptureMethod, Method, Settlement
 from kasse.domain.money import CURRENCY_EXPONENTS
+from kasse.domain.urls import MAX_URL_LENGTH, require_http_url
 
 __all__ = [
     "BalanceOut",
@@ -30,13 +30,6 @@ __all__ = [
 MAX_AMOUNT = 99_999_999
 
 
-def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("must be an absolute http or https URL")
-    return value
-
-
 def _currency(value: str) -> str:
     if value not in CURRENCY_EXPONENTS:
         raise ValueError(f"'{value}' is not an ISO 4217 currency code (e.g. EUR)")
@@ -49,7 +42,14 @@ def _country(value: str) -> str:
     return value
 
 
-Url = Annotated[str, Field(max_length=2048), AfterValidator(_http_url)]
+# The published schema says what is enforced (kasse.domain.urls): an absolute http(s) URI in printable
+# ASCII without whitespace, quotes, angle brackets or backslashes.
+URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[!#-;=?-\[\]-~]+$"
+Url = Annotated[
+    str,
+    Field(max_length=MAX_URL_LENGTH, json_schema_extra={"format": "uri", "pattern": URL_PATTERN}),
+    AfterValidator(require_http_url),
+]
 # The schema enumerates the codes the server takes, so generated clients and fuzzers agree with it.
 Currency = Annotated[
     str,

@@ -19,6 +19,7 @@ from kasse.domain.errors import InvalidRequest, NotFound
 from kasse.domain.events import EventType
 from kasse.domain.webhooks import Delivery, DeliverySettings
 from kasse.engine import webhooks
+from kasse.engine.targets import TargetGuard
 from kasse.engine.unit import Kasse
 from kasse.web.auth import merchant_from_bearer
 from kasse.web.validation import require_json
@@ -50,6 +51,11 @@ class EndpointUpdate(BaseModel):
 def _kasse(request: Request) -> Kasse:
     kasse: Kasse = request.app.state.kasse
     return kasse
+
+
+def _targets(request: Request) -> TargetGuard:
+    targets: TargetGuard = request.app.state.targets
+    return targets
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -86,9 +92,10 @@ def create_endpoint(request: Request, body: EndpointIn, merchant_id: MerchantId)
     unknown = [p for p in body.enabled_events if "*" not in p and p not in _KNOWN]
     if unknown:
         raise InvalidRequest("parameter_invalid", f"Unknown event type {unknown[0]!r}", param="enabled_events")
+    url = _targets(request).vet(body.url, param="url")
     with _kasse(request).unit(merchant_id=merchant_id) as tx:
         endpoint = webhooks.create_endpoint(
-            tx, url=body.url, enabled_events=body.enabled_events, description=body.description
+            tx, url=url, enabled_events=body.enabled_events, description=body.description
         )
     return JSONResponse(endpoint_out(endpoint, with_secret=True), status_code=201)
 
@@ -113,7 +120,8 @@ def get_endpoint(request: Request, endpoint_id: str, merchant_id: MerchantId) ->
 @router.post("/webhook_endpoints/{endpoint_id}")
 def update_endpoint(request: Request, endpoint_id: str, body: EndpointUpdate, merchant_id: MerchantId) -> JSONResponse:
     """Change the URL, events or description; `disabled: true` stops deliveries, `false` resumes them."""
-    change = webhooks.EndpointChange(body.url, body.enabled_events, body.description, body.disabled)
+    url = None if body.url is None else _targets(request).vet(body.url, param="url")
+    change = webhooks.EndpointChange(url, body.enabled_events, body.description, body.disabled)
     with _kasse(request).unit(merchant_id=merchant_id) as tx:
         endpoint = webhooks.update_endpoint(tx, endpoint_id, change)
     return JSONResponse(endpoint_out(endpoint))

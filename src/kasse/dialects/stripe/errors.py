@@ -42,6 +42,7 @@ STRIPE_CODE: dict[str, str | None] = {
     "nothing_to_capture": "invalid_source_usage",
     "payment_expired": "invalid_source_usage",
     "concurrent_update": "lock_timeout",
+    "url_refused": "url_invalid",  # a webhook target the policy refuses (docs/security.md)
     "idempotency_key_reused": None,
     "invalid_api_key": None,
 }

@@ -8,6 +8,7 @@ from typing import Any
 
 from kasse.domain.errors import InvalidRequest
 from kasse.domain.models import Approval, Scenario, Settlement
+from kasse.domain.urls import http_url_problem
 
 __all__ = [
     "ChargeIn",
@@ -61,6 +62,16 @@ def _string(params: dict[str, Any], name: str, *, param: str | None = None, max_
         raise _invalid("parameter_invalid_string", f"Invalid string: {param} must be a string", param)
     if len(value) > max_length:
         raise _invalid("parameter_invalid", f"Invalid {param}: at most {max_length} characters", param)
+    return value
+
+
+def _url(params: dict[str, Any], name: str, *, param: str | None = None) -> str | None:
+    """Stripe answers a bad URL with ``url_invalid`` and "Not a valid URL" (its error-code list)."""
+    param = param or name
+    value = _string(params, name, param=param, max_length=10_000)
+    problem = None if not value else http_url_problem(value)
+    if problem is not None:
+        raise _invalid("url_invalid", f"Not a valid URL: {param} {problem}", param)
     return value
 
 
@@ -179,14 +190,9 @@ def source_in(params: dict[str, Any]) -> SourceIn:
         value = _string(params, name)
         if value is not None and value != only:
             raise _invalid("parameter_invalid", f"Invalid {name}: Sofort sources are {only}", name)
-    redirect = _hash(params, "redirect")
-    return_url = _string(redirect, "return_url", param="redirect[return_url]", max_length=2048)
+    return_url = _url(_hash(params, "redirect"), "return_url", param="redirect[return_url]")
     if not return_url:
         raise _missing("redirect[return_url]")
-    if ":" not in return_url:
-        raise _invalid(
-            "url_invalid", "Invalid URL: redirect[return_url] must be an absolute URL", "redirect[return_url]"
-        )
     sofort = _hash(params, "sofort")
     country = _string(sofort, "country", param="sofort[country]", max_length=2)
     if not country:
@@ -314,11 +320,9 @@ def endpoint_in(params: dict[str, Any], *, creating: bool) -> tuple[str | None, 
     check_known(
         params, {"url", "enabled_events", "description", "api_version", "metadata", "connect", "disabled", "expand"}
     )
-    url = _string(params, "url", max_length=2048)
+    url = _url(params, "url")
     if creating and not url:
         raise _missing("url")
-    if url is not None and not url.startswith(("http://", "https://")):
-        raise _invalid("url_invalid", "Invalid URL: must be http:// or https://", "url")
     events = params.get("enabled_events")
     if creating and not events:
         raise _missing("enabled_events")

@@ -15,7 +15,16 @@ from kasse.dialects.stripe import schemas
 from kasse.dialects.stripe import translate as out
 from kasse.dialects.stripe.notifications import event_out
 from kasse.dialects.stripe.provider_events import PREFIX
-from kasse.dialects.stripe.wire import MerchantId, Params, StripeRoute, base_url, kasse_of, post, stripe_list
+from kasse.dialects.stripe.wire import (
+    MerchantId,
+    Params,
+    StripeRoute,
+    base_url,
+    kasse_of,
+    post,
+    stripe_list,
+    targets_of,
+)
 from kasse.domain.errors import InvalidRequest, NotFound
 from kasse.domain.webhooks import WebhookEndpoint
 from kasse.engine import webhooks
@@ -97,8 +106,9 @@ def _endpoint(tx: Tx, endpoint_id: str) -> WebhookEndpoint:
 
 @router.post("/webhook_endpoints")
 def create_endpoint(request: Request, merchant_id: MerchantId, params: Params) -> JSONResponse:
-    url, events, description = schemas.endpoint_in(params, creating=True)
-    assert url is not None and events is not None
+    raw_url, events, description = schemas.endpoint_in(params, creating=True)
+    assert raw_url is not None and events is not None
+    url = targets_of(request).vet(raw_url, param="url")
 
     def operation(tx: Tx) -> dict[str, Any]:
         endpoint = webhooks.create_endpoint(
@@ -129,7 +139,8 @@ def get_endpoint(request: Request, endpoint_id: str, merchant_id: MerchantId) ->
 
 @router.post("/webhook_endpoints/{endpoint_id}")
 def update_endpoint(request: Request, endpoint_id: str, merchant_id: MerchantId, params: Params) -> JSONResponse:
-    url, events, description = schemas.endpoint_in(params, creating=False)
+    raw_url, events, description = schemas.endpoint_in(params, creating=False)
+    url = None if raw_url is None else targets_of(request).vet(raw_url, param="url")
     disabled = params.get("disabled")
     if disabled not in (None, "true", "false"):
         raise InvalidRequest("parameter_invalid", "Invalid boolean: disabled", param="disabled")

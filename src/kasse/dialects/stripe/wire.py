@@ -21,11 +21,12 @@ from kasse.dialects.stripe.errors import stripe_error, stripe_error_response, un
 from kasse.domain.errors import DomainError, InvalidRequest, Unauthenticated
 from kasse.domain.ids import new_token
 from kasse.engine.merchants import hash_secret, merchant_for_secret_key
+from kasse.engine.targets import TargetGuard
 from kasse.engine.unit import Kasse, Tx
 from kasse.web.codecs import decode_bracket_form, decode_bracket_pairs
 from kasse.web.idempotency import fingerprint, run_idempotent
 
-__all__ = ["MerchantId", "Params", "StripeRoute", "base_url", "kasse_of", "post", "stripe_list"]
+__all__ = ["MerchantId", "Params", "StripeRoute", "base_url", "kasse_of", "post", "stripe_list", "targets_of"]
 
 IDEMPOTENCY_TTL_S = 86_400
 
@@ -52,6 +53,11 @@ class StripeRoute(APIRoute):
 def kasse_of(request: Request) -> Kasse:
     kasse: Kasse = request.app.state.kasse
     return kasse
+
+
+def targets_of(request: Request) -> TargetGuard:
+    targets: TargetGuard = request.app.state.targets
+    return targets
 
 
 def base_url(request: Request) -> str:
