@@ -106,7 +106,8 @@ class Deliverer:
         if self._client is None:
             with self._client_lock:
                 if self._client is None:
-                    self._client = httpx.Client(timeout=self._timeout_s, follow_redirects=False)
+                    # No proxy from the environment: it would connect to the name, not the checked address.
+                    self._client = httpx.Client(timeout=self._timeout_s, follow_redirects=False, trust_env=False)
         return self._client
 
     def close(self) -> None:
