@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 import stripe
 
+from kasse.codecs.bracket import decode_bracket_form
 from kasse.dialects.stripe import translate
 from kasse.dialects.stripe.errors import STATUS_FOR, stripe_error_response
 from kasse.dialects.stripe.notifications import signature_header
@@ -18,7 +19,6 @@ from kasse.domain import errors
 from kasse.domain.ids import new_id
 from kasse.domain.models import CaptureMethod, Method, Payment
 from kasse.domain.states import CaptureState, PaymentState, RefundState
-from kasse.web.codecs import decode_bracket_form
 from tests.test_architecture import _domain_errors
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)

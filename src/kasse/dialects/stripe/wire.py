@@ -17,13 +17,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from kasse.codecs.bracket import decode_bracket_form, decode_bracket_pairs
 from kasse.dialects.stripe.errors import stripe_error, stripe_error_response, unexpected_error
 from kasse.domain.errors import DomainError, InvalidRequest, Unauthenticated
 from kasse.domain.ids import new_token
 from kasse.engine.merchants import hash_secret, merchant_for_secret_key
 from kasse.engine.targets import TargetGuard
 from kasse.engine.unit import Kasse, Tx
-from kasse.web.codecs import decode_bracket_form, decode_bracket_pairs
 from kasse.web.idempotency import fingerprint, run_idempotent
 
 __all__ = ["MerchantId", "Params", "StripeRoute", "base_url", "kasse_of", "post", "stripe_list", "targets_of"]
@@ -109,10 +109,7 @@ async def stripe_params(request: Request) -> dict[str, Any]:
             raise InvalidRequest(
                 "parameter_invalid", "Send parameters form-encoded (application/x-www-form-urlencoded), as Stripe does"
             )
-        try:
-            params.update(decode_bracket_form(body))
-        except UnicodeDecodeError:
-            raise InvalidRequest("parameter_invalid", "The request body is not valid UTF-8") from None
+        params.update(decode_bracket_form(body))
     return params
 
 
