@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from kasse.delivery import clock
 from kasse.delivery.worker import Deliverer
+from kasse.dialects.registry import outbound
 from kasse.domain.models import CaptureMethod, Method
 from kasse.engine import captures, payments, timers
 from kasse.engine.unit import Kasse
@@ -84,7 +85,7 @@ def test_the_scheduler_racing_an_advance_does_not_deadlock(kasse: Kasse, merchan
     """The scheduler's pass over crossing timers and an advance at once: each timer fires once, no error."""
     _crossing_captures(kasse, merchant_id)
     wall.tick(2 * DAY_S)  # every settlement is due on the live clock: the scheduler fires them too
-    deliverer = Deliverer(kasse, base_url="http://127.0.0.1:1")
+    deliverer = Deliverer(kasse, outbound=outbound(), base_url="http://127.0.0.1:1")
     results = _at_once(
         [lambda: Scheduler(kasse).run_once(), lambda: clock.advance(deliverer, merchant_id=merchant_id, seconds=DAY_S)]
     )

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from kasse.dialects.native.redirects import with_query_param
 from kasse.domain.models import Method
+from kasse.domain.urls import with_query_param
 from kasse.engine import payments
 from kasse.engine.merchants import SANDBOX
 from kasse.engine.unit import Kasse

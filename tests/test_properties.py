@@ -29,6 +29,7 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import func, select
 
+from kasse.dialects.registry import derivers
 from kasse.domain.errors import DomainError
 from kasse.domain.models import Approval, CaptureMethod, Method, Payment, Scenario, Settlement
 from kasse.domain.rules import DAY_S, RULES, rules_for
@@ -120,7 +121,7 @@ class EngineMachine(RuleBasedStateMachine):
     def __init__(self, database: Database) -> None:
         super().__init__()
         self.wall = FakeWall()
-        self.kasse = Kasse(database, wall=self.wall)
+        self.kasse = Kasse(database, derivers=derivers(), wall=self.wall)
         self.merchant_id = create_merchant(self.kasse, name="property").id
         self.payments: list[Payment] = []  # as of the end of the last step (refreshed by an invariant)
 

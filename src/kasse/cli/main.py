@@ -52,7 +52,10 @@ def _settings(database: str | None = None, **overrides: object) -> Settings:
 
 
 def _kasse(settings: Settings) -> Kasse:
-    kasse = Kasse(Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous))
+    from kasse.dialects import registry
+
+    database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    kasse = Kasse(database, derivers=registry.derivers())
     kasse.db.migrate()
     if settings.create_sandbox_merchant:
         ensure_sandbox_merchant(kasse)
@@ -61,11 +64,12 @@ def _kasse(settings: Settings) -> Kasse:
 
 def _deliverer(kasse: Kasse, settings: Settings, **options: Any) -> Deliverer:
     from kasse.delivery.worker import Deliverer
+    from kasse.dialects import registry
     from kasse.domain.targets import TargetPolicy
     from kasse.engine.targets import TargetGuard
 
     guard = TargetGuard(TargetPolicy.parse(settings.webhook_targets))
-    return Deliverer(kasse, base_url=settings.base_url, targets=guard, **options)
+    return Deliverer(kasse, outbound=registry.outbound(), base_url=settings.base_url, targets=guard, **options)
 
 
 @app.command()

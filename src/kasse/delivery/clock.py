@@ -65,7 +65,7 @@ def _round_s(deliverer: Deliverer, merchant_id: str) -> float:
         return 0.0  # the fault switch draws its dice one delivery after another, in due order
     with deliverer.kasse.read() as store:
         dialects = {e.dialect for e in store.enabled_endpoints(merchant_id=merchant_id)}
-    return shortest_retry_s(profile.settings.retry_schedule_s, dialects)
+    return shortest_retry_s(profile.settings.retry_schedule_s, [deliverer.outbound[d].policy for d in sorted(dialects)])
 
 
 def _catch_up(deliverer: Deliverer, *, merchant_id: str, target: datetime) -> tuple[list[Fired], int]:

@@ -1,6 +1,7 @@
 """The renderer interface: each dialect turns an event into the request its own receivers expect.
 
-The native dialect registers itself here; provider dialects add theirs in their own issues.
+Each dialect brings its ``Outbound`` (``kasse.dialects._base.Dialect.outbound``); the delivery worker
+receives them as a mapping from dialect name, never by import.
 """
 
 from __future__ import annotations
@@ -12,16 +13,7 @@ from typing import Protocol
 from kasse.domain.models import Event
 from kasse.domain.webhooks import WebhookEndpoint
 
-__all__ = [
-    "DeliveryPolicy",
-    "Rendered",
-    "Renderer",
-    "policy_for",
-    "register_policy",
-    "register_renderer",
-    "renderer_for",
-    "shortest_retry_s",
-]
+__all__ = ["DeliveryPolicy", "Outbound", "Rendered", "Renderer", "shortest_retry_s"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,20 +28,6 @@ class Renderer(Protocol):
     def __call__(self, event: Event, endpoint: WebhookEndpoint, *, base_url: str, wall_s: int) -> Rendered: ...
 
 
-_RENDERERS: dict[str, Renderer] = {}
-
-
-def register_renderer(dialect: str, renderer: Renderer) -> None:
-    _RENDERERS[dialect] = renderer
-
-
-def renderer_for(dialect: str) -> Renderer:
-    if dialect not in _RENDERERS:
-        # Importing a dialect's notifications module registers its renderer.
-        __import__(f"kasse.dialects.{dialect}.notifications")
-    return _RENDERERS[dialect]
-
-
 @dataclass(frozen=True, slots=True)
 class DeliveryPolicy:
     """How a dialect's receivers acknowledge, and how often an unacknowledged delivery is retried.
@@ -61,20 +39,17 @@ class DeliveryPolicy:
     retry_schedule_s: tuple[int, ...] | None = None
 
 
-_POLICIES: dict[str, DeliveryPolicy] = {}
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """What the delivery worker needs of a dialect: how to render an event for its receivers, and how
+    they acknowledge."""
+
+    renderer: Renderer
+    policy: DeliveryPolicy = DeliveryPolicy()
 
 
-def register_policy(dialect: str, policy: DeliveryPolicy) -> None:
-    _POLICIES[dialect] = policy
-
-
-def policy_for(dialect: str) -> DeliveryPolicy:
-    renderer_for(dialect)  # importing the dialect's notifications module registers its policy too
-    return _POLICIES.get(dialect, DeliveryPolicy())
-
-
-def shortest_retry_s(schedule: tuple[int, ...], dialects: set[str]) -> float:
+def shortest_retry_s(schedule: tuple[int, ...], policies: list[DeliveryPolicy]) -> float:
     """The shortest wait between two attempts of one delivery, under ``schedule`` or the own schedule of
-    one of ``dialects``."""
-    own = [policy_for(d).retry_schedule_s for d in sorted(dialects)]
+    one of ``policies``."""
+    own = [p.retry_schedule_s for p in policies]
     return float(min([*schedule, *(s for o in own if o for s in o)], default=0))

@@ -10,6 +10,7 @@ import logging
 import secrets
 import threading
 from collections import defaultdict
+from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -19,7 +20,7 @@ import httpx
 
 from kasse.delivery.faults import FaultDice
 from kasse.delivery.pinned import send_pinned
-from kasse.delivery.render import DeliveryPolicy, Rendered, policy_for, renderer_for
+from kasse.delivery.render import DeliveryPolicy, Outbound, Rendered
 from kasse.domain.clock import WallClock, monotonic_s, system_wall_clock
 from kasse.domain.errors import NotFound
 from kasse.domain.events import EventType
@@ -81,11 +82,13 @@ class Outcome:
 
 class Deliverer:
     def __init__(
-        self, kasse: Kasse, *, base_url: str, client: httpx.Client | None = None, timeout_s: float = 10.0,
-        lease_s: float = 60.0, batch: int = 100, signing_clock: WallClock = system_wall_clock,
-        concurrency: int = SEND_CONCURRENCY, targets: TargetGuard | None = None,
+        self, kasse: Kasse, *, outbound: Mapping[str, Outbound], base_url: str, client: httpx.Client | None = None,
+        timeout_s: float = 10.0, lease_s: float = 60.0, batch: int = 100,
+        signing_clock: WallClock = system_wall_clock, concurrency: int = SEND_CONCURRENCY,
+        targets: TargetGuard | None = None,
     ) -> None:  # fmt: skip
         self.kasse = kasse
+        self.outbound = outbound  # dialect name → how its receivers are sent to (Dialect.outbound)
         # Every send, whatever triggered it (schedule, clock advance, manual retry), is checked here.
         self.targets = targets or TargetGuard()
         # Signature timestamps are checked by receivers against their own clock: always real time,
@@ -217,8 +220,9 @@ class Deliverer:
                 endpoint = endpoints[d.endpoint_id]
                 event = events[d.event_id]
                 assert endpoint is not None and event is not None
-                rendered = renderer_for(endpoint.dialect)(event, endpoint, base_url=self.base_url, wall_s=wall_s)
-                policy = policy_for(endpoint.dialect)
+                outbound = self.outbound[endpoint.dialect]
+                rendered = outbound.renderer(event, endpoint, base_url=self.base_url, wall_s=wall_s)
+                policy = outbound.policy
                 settings = profile.settings
                 if policy.retry_schedule_s is not None:
                     settings = replace(settings, retry_schedule_s=policy.retry_schedule_s)
@@ -313,11 +317,12 @@ class Deliverer:
             endpoint = store.get_endpoint(merchant_id=delivery.merchant_id, endpoint_id=delivery.endpoint_id)
         if event is None or endpoint is None:
             raise NotFound("delivery", delivery.id)
-        rendered = renderer_for(endpoint.dialect)(
+        outbound = self.outbound[endpoint.dialect]
+        rendered = outbound.renderer(
             event, endpoint, base_url=self.base_url, wall_s=int(self.signing_clock().timestamp())
         )
         profile = profile or self.profile(delivery.merchant_id)
-        policy = policy_for(endpoint.dialect)
+        policy = outbound.policy
         settings = profile.settings
         if policy.retry_schedule_s is not None:
             settings = replace(settings, retry_schedule_s=policy.retry_schedule_s)

@@ -10,7 +10,7 @@ guessed at (RFC 3986 URIs are ASCII: percent-encode the path, punycode the host)
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
 __all__ = ["MAX_URL_LENGTH", "http_url_problem", "require_http_url", "safe_http_url"]
 
@@ -53,3 +53,12 @@ def safe_http_url(url: str | None) -> str | None:
     if url is None or http_url_problem(url, max_length=1 << 20) is not None:
         return None
     return url
+
+
+def with_query_param(url: str, name: str, value: str) -> str:
+    """Set ``name`` in the query, keeping every other parameter byte for byte (re-encoding the whole
+    query could break a shop that signs its own return URLs) and the fragment."""
+    parts = urlsplit(url)
+    kept = [p for p in parts.query.split("&") if p and unquote_plus(p.split("=", 1)[0]) != name]
+    kept.append(f"{quote(name, safe='')}={quote(value, safe='')}")
+    return urlunsplit(parts._replace(query="&".join(kept)))

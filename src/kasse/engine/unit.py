@@ -7,7 +7,7 @@ that raises leaves nothing behind.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,32 +22,18 @@ from kasse.domain.webhooks import Delivery, DeliveryStatus, WebhookEndpoint, mat
 from kasse.storage.db import Database
 from kasse.storage.store import Store
 
-__all__ = ["EventDeriver", "Kasse", "Tx", "register_event_deriver"]
+__all__ = ["Derivers", "EventDeriver", "Kasse", "Tx", "dialect_of"]
 
 # A dialect whose notifications are not the engine's events (Stripe: `source.chargeable` where the
 # engine says `payment.authorized`) derives its own from each engine event of its payments, in the same
-# unit of work, so they are snapshots of that moment and leave through the same outbox. Their type is
-# prefixed with the dialect (`stripe:source.chargeable`); only that dialect's endpoints receive them, and
-# that dialect's endpoints receive nothing else.
+# unit of work, so they leave through the same outbox. They are derived once, when the unit flushes,
+# from the final state of each object (a payment authorized, captured and completed in one unit is read
+# and rendered then, not after each step). Their type is prefixed with the dialect
+# (`stripe:source.chargeable`); only that dialect's endpoints receive them, and that dialect's endpoints
+# receive nothing else. The derivers come from the dialect registry, handed to `Kasse` by whoever builds
+# it (`kasse.dialects.registry.engine_hooks`).
 EventDeriver = Callable[["Tx", Event, "Payment | Capture | Refund"], list[Event]]
-_DERIVERS: dict[str, EventDeriver] = {}
-_LOOKED_UP: set[str] = set()
-
-
-def register_event_deriver(dialect: str, deriver: EventDeriver) -> None:
-    _DERIVERS[dialect] = deriver
-
-
-def _deriver_for(origin: str) -> EventDeriver | None:
-    if origin not in _LOOKED_UP:
-        _LOOKED_UP.add(origin)
-        module = f"kasse.dialects.{origin}.provider_events"
-        try:
-            __import__(module)  # registers the deriver, wherever the engine runs (server, worker, CLI)
-        except ModuleNotFoundError as exc:
-            if exc.name not in (module, f"kasse.dialects.{origin}"):
-                raise
-    return _DERIVERS.get(origin)
+Derivers = Mapping[str, EventDeriver]
 
 
 def dialect_of(event_type: str) -> str | None:
@@ -63,7 +49,10 @@ class Tx:
     clock: MerchantClock
     now: datetime  # the merchant's clock for this transaction
     wall: WallClock
+    derivers: Derivers = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
+    # Engine events of payments with an origin that derives its own, with their objects: derived at flush.
+    derive: list[tuple[Event, Payment | Capture | Refund, EventDeriver]] = field(default_factory=list)
     timers: list[Timer] = field(default_factory=list)
     origins: dict[str, str] = field(default_factory=dict)  # payment id → origin, as payments are read
 
@@ -84,10 +73,10 @@ class Tx:
             created_at=self.now,
         )
         self.events.append(event)
-        if payment_id is not None and not isinstance(obj, WebhookEndpoint):
-            deriver = _deriver_for(self._origin(obj, payment_id))
+        if payment_id is not None and not isinstance(obj, WebhookEndpoint) and self.derivers:
+            deriver = self.derivers.get(self._origin(obj, payment_id))
             if deriver is not None:
-                self.events.extend(deriver(self, event, obj))
+                self.derive.append((event, obj, deriver))
         return event
 
     def _origin(self, obj: Payment | Capture | Refund, payment_id: str) -> str:
@@ -117,6 +106,12 @@ class Tx:
     def flush(self) -> None:
         """Write the buffered events and timers, and a delivery of each event to every enabled webhook
         endpoint that wants it: the transactional outbox, committed with the change itself."""
+        now = self.now
+        for event, obj, deriver in self.derive:
+            self.now = event.created_at  # dated at their engine event (a clock advance fires many in one unit)
+            self.events.extend(deriver(self, event, obj))
+        self.now = now
+        self.derive.clear()
         self.store.insert_events(self.events)
         self.store.insert_timers(self.timers)
         if self.events:
@@ -137,10 +132,10 @@ def _public(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _wants(endpoint: WebhookEndpoint, event: Event) -> bool:
+def _wants(derivers: Derivers, endpoint: WebhookEndpoint, event: Event) -> bool:
     owner = dialect_of(event.type)
     if owner is None:
-        return _deriver_for(endpoint.dialect) is None and matches(endpoint.enabled_events, event.type)
+        return endpoint.dialect not in derivers and matches(endpoint.enabled_events, event.type)
     return endpoint.dialect == owner and matches(endpoint.enabled_events, event.type.partition(":")[2])
 
 
@@ -153,16 +148,17 @@ def fan_out(tx: Tx, endpoints: list[WebhookEndpoint]) -> list[Delivery]:
         )
         for event in tx.events
         for endpoint in endpoints
-        if _wants(endpoint, event)
+        if _wants(tx.derivers, endpoint, event)
     ]  # fmt: skip
 
 
 class Kasse:
     """The engine's entry point: a database and a wall clock; merchant clocks are derived per unit."""
 
-    def __init__(self, db: Database, *, wall: WallClock = system_wall_clock) -> None:
+    def __init__(self, db: Database, *, derivers: Derivers, wall: WallClock = system_wall_clock) -> None:
         self.db = db
         self.wall = wall
+        self.derivers = derivers
 
     @contextmanager
     def unit(self, *, merchant_id: str, at: datetime | None = None, lock_merchant: bool = False) -> Iterator[Tx]:
@@ -175,7 +171,7 @@ class Kasse:
                 raise NotFound("merchant", merchant_id)
             clock = MerchantClock(merchant.clock_offset_us, merchant.clock_frozen_at)
             now = at if at is not None else clock.now(self.wall())
-            tx = Tx(store=store, merchant_id=merchant_id, clock=clock, now=now, wall=self.wall)
+            tx = Tx(store=store, merchant_id=merchant_id, clock=clock, now=now, wall=self.wall, derivers=self.derivers)
             yield tx
             tx.flush()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,6 +17,9 @@ from starlette.routing import Match
 
 from kasse.config import Settings
 from kasse.delivery.worker import Deliverer
+from kasse.dialects import registry
+from kasse.dialects._base import Dialect
+from kasse.dialects.registry import DIALECTS
 from kasse.domain.errors import DomainError
 from kasse.domain.targets import TargetPolicy
 from kasse.engine.merchants import ensure_sandbox_merchant
@@ -67,9 +70,14 @@ def allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
-def create_app(settings: Settings | None = None, *, kasse: Kasse | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, kasse: Kasse | None = None, dialects: Mapping[str, Dialect] = DIALECTS
+) -> FastAPI:
+    """The ASGI app: every dialect of ``dialects`` mounted, one engine and one delivery worker for all."""
     settings = settings or Settings.from_env()
-    kasse = kasse or Kasse(Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous))
+    if kasse is None:
+        database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+        kasse = Kasse(database, derivers=registry.derivers(dialects))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -102,7 +110,8 @@ def create_app(settings: Settings | None = None, *, kasse: Kasse | None = None) 
     )
     # One guard for registration (app.state.targets) and for every send (the deliverer).
     targets = TargetGuard(TargetPolicy.parse(settings.webhook_targets))
-    deliverer = Deliverer(kasse, base_url=settings.base_url, targets=targets)
+    deliverer = Deliverer(kasse, outbound=registry.outbound(dialects), base_url=settings.base_url, targets=targets)
+    app.state.dialects = dialects
     app.state.targets = targets
     app.state.settings = settings
     app.state.kasse = kasse
@@ -141,28 +150,16 @@ def create_app(settings: Settings | None = None, *, kasse: Kasse | None = None) 
         log.exception("unexpected error", exc_info=exc)
         return native_error(500, "api_error", "internal_error", "An unexpected error occurred; it has been logged")
 
-    from kasse.dialects.multisafepay.pages import router as msp_pages_router
-    from kasse.dialects.multisafepay.routes import router as msp_router
-    from kasse.dialects.native.routes import router as native_router
-    from kasse.dialects.native.stream import router as stream_router
-    from kasse.dialects.native.webhooks import router as webhooks_router
-    from kasse.dialects.stripe.app import routers as stripe_routers
     from kasse.web.admin import router as admin_router
     from kasse.web.health import router as health_router
     from kasse.web.pages import router as pages_router
     from kasse.web.sandbox import router as sandbox_router
 
-    app.include_router(stream_router)  # before native_router: /events/stream, not /events/{event_id}
-    app.include_router(native_router)
-    app.include_router(webhooks_router)
-    app.include_router(sandbox_router)
-    app.include_router(admin_router)
-    app.include_router(pages_router)
-    app.include_router(health_router)
-    for router in stripe_routers():
+    for router in (sandbox_router, admin_router, pages_router, health_router):
         app.include_router(router)
-    app.include_router(msp_router)
-    app.include_router(msp_pages_router)
+    for dialect in dialects.values():  # each under its own mount path
+        for router in (*dialect.routers, *dialect.pages):
+            app.include_router(router)
 
     _document_native_errors(app)
     app.add_middleware(RequestMetrics)

@@ -16,7 +16,7 @@ import hmac
 import json
 from urllib.parse import quote
 
-from kasse.delivery.render import DeliveryPolicy, Rendered, register_policy, register_renderer
+from kasse.delivery.render import Rendered
 from kasse.domain.models import Event
 from kasse.domain.webhooks import WebhookEndpoint
 
@@ -45,7 +45,3 @@ def render(event: Event, endpoint: WebhookEndpoint, *, base_url: str, wall_s: in
 def acknowledged(status: int, text: str) -> bool:
     head = text[:100]
     return "OK" in head or "MULTISAFEPAY_OK" in head
-
-
-register_renderer("multisafepay", render)
-register_policy("multisafepay", DeliveryPolicy(acknowledged=acknowledged, retry_schedule_s=RETRY_SCHEDULE_S))

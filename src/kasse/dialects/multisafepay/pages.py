@@ -28,7 +28,7 @@ async def payment_page(request: Request, token: str) -> Response:
         return _not_found(_language(request, None, explicit))
     lang = _language(request, found.payment, explicit)
     if found.status is not PaymentState.REQUIRES_ACTION:
-        return _not_open(found, lang)
+        return _not_open(request, found, lang)
     view = views.payment_view(found.payment, found.merchant_name, lang)
     # Relative to /multisafepay/pay/{token}: the bank page and the stylesheet stay under this server.
     return _render(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from kasse.dialects.multisafepay.translate import order_out
 from kasse.domain.events import EventType
 from kasse.domain.models import Capture, Event, Payment, Refund
-from kasse.engine.unit import Tx, register_event_deriver
+from kasse.engine.unit import Tx
 
 __all__ = ["NOTIFYING", "derive"]
 
@@ -58,6 +58,3 @@ def derive(tx: Tx, event: Event, obj: Payment | Capture | Refund) -> list[Event]
         object_type="payment", object_id=payment.id, payment_id=payment.id, data=data, created_at=tx.now,
     )  # fmt: skip
     return [notification]
-
-
-register_event_deriver("multisafepay", derive)

@@ -4,18 +4,13 @@ the payment is still uncleared), ``cancel_url`` after a cancel or a decline, eac
 
 from __future__ import annotations
 
-from kasse.dialects import register_return_url
-from kasse.dialects.native.redirects import with_query_param
 from kasse.domain.models import Payment
+from kasse.domain.urls import with_query_param
 
-__all__ = ["msp_return_url", "register"]
+__all__ = ["msp_return_url"]
 
 
 def msp_return_url(payment: Payment, outcome: str) -> str | None:
     url = payment.cancel_url if outcome in ("canceled", "failed", "expired") else payment.return_url
     url = url or payment.return_url
     return None if url is None else with_query_param(url, "transactionid", payment.reference or "")
-
-
-def register() -> None:
-    register_return_url("multisafepay", msp_return_url)

@@ -19,7 +19,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from kasse.dialects.multisafepay import errors as e
-from kasse.dialects.multisafepay import redirects
 from kasse.dialects.multisafepay.schemas import OrderIn, RefundIn, UpdateIn, parse
 from kasse.dialects.multisafepay.translate import GATEWAY, bank_page_url, order_out, payment_page_url, transaction_id
 from kasse.domain.errors import DomainError
@@ -57,7 +56,6 @@ class MspRoute(APIRoute):
 
 
 router = APIRouter(prefix="/multisafepay/v1", route_class=MspRoute, include_in_schema=False)
-redirects.register()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from kasse.delivery.render import Rendered, register_renderer
+from kasse.delivery.render import Rendered
 from kasse.delivery.signing import standard_webhooks_headers
 from kasse.dialects.native.translate import event_out
 from kasse.domain.models import Event
@@ -22,6 +22,3 @@ def render(event: Event, endpoint: WebhookEndpoint, *, base_url: str, wall_s: in
         **standard_webhooks_headers(endpoint.secret, event.id, wall_s, body),
     }
     return Rendered(endpoint.url, headers, body)
-
-
-register_renderer("native", render)

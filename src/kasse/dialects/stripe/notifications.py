@@ -9,7 +9,7 @@ import hmac
 import json
 from typing import Any
 
-from kasse.delivery.render import Rendered, register_renderer
+from kasse.delivery.render import Rendered
 from kasse.dialects.stripe.provider_events import absolute, stripe_type
 from kasse.dialects.stripe.translate import ts
 from kasse.domain.models import Event
@@ -49,6 +49,3 @@ def render(event: Event, endpoint: WebhookEndpoint, *, base_url: str, wall_s: in
         "stripe-signature": signature_header(endpoint.secret, wall_s, body),
     }
     return Rendered(endpoint.url, headers, body)
-
-
-register_renderer("stripe", render)

@@ -13,7 +13,7 @@ from kasse.dialects.stripe import translate as out
 from kasse.dialects.stripe.loaders import charge_of, refund_of
 from kasse.domain.events import EventType
 from kasse.domain.models import Capture, Event, Payment, Refund
-from kasse.engine.unit import Tx, register_event_deriver
+from kasse.engine.unit import Tx
 
 __all__ = ["PREFIX", "absolute", "derive", "stripe_type"]
 
@@ -85,6 +85,3 @@ def absolute(data: Any, base_url: str) -> Any:
     if isinstance(data, list):
         return [absolute(v, base_url) for v in data]
     return data
-
-
-register_event_deriver("stripe", derive)

@@ -5,12 +5,11 @@ decline and cancel all return there: the shop reads the source's status."""
 
 from __future__ import annotations
 
-from kasse.dialects import register_return_url
-from kasse.dialects.native.redirects import with_query_param
 from kasse.dialects.stripe.translate import stripe_id
 from kasse.domain.models import Payment
+from kasse.domain.urls import with_query_param
 
-__all__ = ["register", "stripe_return_url"]
+__all__ = ["stripe_return_url"]
 
 
 def stripe_return_url(payment: Payment, outcome: str) -> str | None:
@@ -20,7 +19,3 @@ def stripe_return_url(payment: Payment, outcome: str) -> str | None:
     url = with_query_param(url, "source", stripe_id(payment.id))
     url = with_query_param(url, "livemode", "false")
     return with_query_param(url, "client_secret", str(payment.provider_data.get("client_secret", "")))
-
-
-def register() -> None:
-    register_return_url("stripe", stripe_return_url)

@@ -17,8 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
-from kasse.dialects import return_url_for
-from kasse.dialects.native import redirects
+from kasse.dialects._base import return_url_for
 from kasse.domain.clock import MerchantClock, utc
 from kasse.domain.errors import DomainError
 from kasse.domain.models import Payment
@@ -31,7 +30,6 @@ from kasse.web.pages import security, views
 __all__ = ["router"]
 
 router = APIRouter(prefix="/pay", include_in_schema=False)
-redirects.register()
 
 ACTIONS: dict[str, Callable[[Tx, str], Payment]] = {
     "approve": payments.authorize,
@@ -109,12 +107,12 @@ def _not_found(lang: str) -> Response:
     return views.message_page(lang=lang, status=404, title=t("not_found_title"), body=t("not_found_body"), tone="error")
 
 
-def _not_open(found: Found, lang: str) -> Response:
+def _not_open(request: Request, found: Found, lang: str) -> Response:
     t = translator(lang)
     status = found.status.value
     return views.message_page(
         lang=lang, status=409, title=t("not_open_title"), body=t("not_open_body", status=t(f"status_{status}")),
-        payment=found.payment, link=return_url_for(found.payment, status),
+        payment=found.payment, link=return_url_for(request.app.state.dialects, found.payment, status),
     )  # fmt: skip
 
 
@@ -138,7 +136,7 @@ def show(request: Request, token: str) -> Response:
         return _not_found(_language(request, None, explicit))
     lang = _language(request, found.payment, explicit)
     if found.status is not PaymentState.REQUIRES_ACTION:
-        return _not_open(found, lang)
+        return _not_open(request, found, lang)
     cookie = security.csrf_value(request)
     secret = merchants.page_secret(_kasse(request), merchant_id=found.payment.merchant_id)
     csrf = security.csrf_field(secret, token, cookie)
@@ -173,14 +171,14 @@ async def act(request: Request, token: str) -> Response:
     acted = await run_in_threadpool(perform, _kasse(request), token, action)
     if acted is None:
         return _not_found(lang)
-    return _after(acted, _language(request, acted.found.payment, explicit))
+    return _after(request, acted, _language(request, acted.found.payment, explicit))
 
 
-def _after(acted: Acted, lang: str) -> Response:
+def _after(request: Request, acted: Acted, lang: str) -> Response:
     """Back to the shop, with the outcome in the dialect's words; a page only if there is no shop URL."""
-    url = return_url_for(acted.found.payment, acted.found.status.value)
+    url = return_url_for(request.app.state.dialects, acted.found.payment, acted.found.status.value)
     if url is not None:
         return security.harden(RedirectResponse(url, status_code=303))
     if acted.changed:
         return views.result_page(acted.found.payment, lang)
-    return _not_open(acted.found, lang)
+    return _not_open(request, acted.found, lang)

@@ -1,0 +1,21 @@
+"""The MultiSafepay dialect as the app, the engine and the delivery worker see it."""
+
+from __future__ import annotations
+
+from kasse.delivery.render import DeliveryPolicy, Outbound
+from kasse.dialects._base import Dialect
+from kasse.dialects.multisafepay import notifications, pages, provider_events, redirects, routes
+
+__all__ = ["DIALECT"]
+
+DIALECT = Dialect(
+    name=routes.ORIGIN,
+    outbound=Outbound(
+        notifications.render,
+        DeliveryPolicy(acknowledged=notifications.acknowledged, retry_schedule_s=notifications.RETRY_SCHEDULE_S),
+    ),
+    return_url=redirects.msp_return_url,
+    routers=(routes.router,),
+    pages=(pages.router,),
+    derive_events=provider_events.derive,
+)

@@ -1,0 +1,17 @@
+"""The native dialect as the app, the engine and the delivery worker see it."""
+
+from __future__ import annotations
+
+from kasse.delivery.render import Outbound
+from kasse.dialects._base import Dialect
+from kasse.dialects.native import notifications, redirects, routes, stream, webhooks
+
+__all__ = ["DIALECT"]
+
+DIALECT = Dialect(
+    name="native",
+    outbound=Outbound(notifications.render),
+    return_url=redirects.native_return_url,
+    # The stream first: /events/stream, not /events/{event_id}.
+    routers=(stream.router, routes.router, webhooks.router),
+)

@@ -1,0 +1,28 @@
+"""Every dialect Kasse speaks, listed once, by hand. A new provider is one folder with a ``dialect.py``
+and one line here (docs/dialects.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from kasse.delivery.render import Outbound
+from kasse.dialects._base import Dialect
+from kasse.dialects.multisafepay.dialect import DIALECT as MULTISAFEPAY
+from kasse.dialects.native.dialect import DIALECT as NATIVE
+from kasse.dialects.stripe.dialect import DIALECT as STRIPE
+from kasse.engine.unit import Derivers
+
+__all__ = ["DIALECTS", "derivers", "outbound"]
+
+DIALECTS: Mapping[str, Dialect] = MappingProxyType({d.name: d for d in (NATIVE, STRIPE, MULTISAFEPAY)})
+
+
+def derivers(dialects: Mapping[str, Dialect] = DIALECTS) -> Derivers:
+    """What the engine (``Kasse``) needs of the dialects: who derives events of their own."""
+    return MappingProxyType({n: d.derive_events for n, d in dialects.items() if d.derive_events is not None})
+
+
+def outbound(dialects: Mapping[str, Dialect] = DIALECTS) -> Mapping[str, Outbound]:
+    """What the delivery worker needs of the dialects."""
+    return MappingProxyType({n: d.outbound for n, d in dialects.items()})
