@@ -20,6 +20,15 @@ def system_wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
+Pause = Callable[[float], None]
+
+
+def real_pause(seconds: float) -> None:
+    """Wait on real time (a retry's back-off, a short poll): the engine never sleeps but through this,
+    handed to it like the wall clock (``Kasse(pause=...)``)."""
+    time.sleep(seconds)
+
+
 def monotonic_s() -> float:
     """Monotonic seconds, for measuring latencies (never for object timestamps)."""
     return time.perf_counter()

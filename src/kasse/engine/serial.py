@@ -13,13 +13,13 @@ send is recorded, and dated, before the move.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
 
+from kasse.domain.clock import Pause, real_pause
 from kasse.domain.errors import Conflict
 from kasse.engine.unit import Kasse
 
@@ -52,7 +52,7 @@ def transient(exc: BaseException) -> bool:
     return "database is locked" in str(exc.orig)
 
 
-def retrying(step: Callable[[], T], *, what: str = "clock advance") -> T:
+def retrying(step: Callable[[], T], *, what: str = "clock advance", pause: Pause = real_pause) -> T:
     """Run one transaction's worth of work, again after a transient error (it rolled back), a few
     times; then a 409 ``Conflict`` the client may retry, never an unexpected error."""
     for attempt in range(RETRIES):
@@ -62,7 +62,7 @@ def retrying(step: Callable[[], T], *, what: str = "clock advance") -> T:
             if not transient(exc):
                 raise
             log.warning("%s: transient database error, attempt %d: %s", what, attempt + 1, exc.orig)
-            time.sleep(0.01 * 2**attempt)
+            pause(0.01 * 2**attempt)
     raise Conflict(
         "database_conflict",
         f"The {what} kept meeting concurrent changes; try again (with the same Idempotency-Key)",

@@ -8,7 +8,6 @@ same advance). On PostgreSQL, concurrent schedulers claim timers with ``FOR UPDA
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -146,7 +145,7 @@ def advance_clock(kasse: Kasse, *, merchant_id: str, seconds: float) -> ClockRea
     with serial.clock_held(kasse, merchant_id=merchant_id, wait_s=serial.CLOCK_WAIT_S) as held:
         if not held:
             raise Conflict("clock_advance_running", "Another clock advance of this merchant is still running")
-        target = serial.retrying(lambda: move_clock(kasse, merchant_id=merchant_id, seconds=seconds))
+        target = serial.retrying(lambda: move_clock(kasse, merchant_id=merchant_id, seconds=seconds), pause=kasse.pause)
         fired = fire_until(kasse, merchant_id=merchant_id, until=target)
     with kasse.unit(merchant_id=merchant_id) as tx:
         return _reading(tx.clock, tx.now, fired)
@@ -156,13 +155,13 @@ def fire_until(kasse: Kasse, *, merchant_id: str, until: datetime) -> list[Fired
     """Fire every timer due by ``until``, each at its due time (under the merchant's clock lock)."""
     fired: list[Fired] = []
     while len(fired) < MAX_TIMERS_PER_RUN:
-        batch = serial.retrying(lambda: fire_batch(kasse, merchant_id=merchant_id, until=until))
+        batch = serial.retrying(lambda: fire_batch(kasse, merchant_id=merchant_id, until=until), pause=kasse.pause)
         fired += batch
         if not batch:
             due = next_timer_due(kasse, merchant_id=merchant_id)
             if due is None or due > until:
                 break
-            time.sleep(0.005)  # claimed by a pass that does not take the clock lock (a test's fire_due)
+            kasse.pause(0.005)  # claimed by a pass that does not take the clock lock (a test's fire_due)
     return fired
 
 

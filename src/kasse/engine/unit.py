@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from kasse.domain.clock import MerchantClock, WallClock, system_wall_clock
+from kasse.domain.clock import MerchantClock, Pause, WallClock, real_pause, system_wall_clock
 from kasse.domain.errors import NotFound
 from kasse.domain.ids import PREFIXES, new_id
 from kasse.domain.ledger import Transfer, check_transfer
@@ -155,9 +155,12 @@ def fan_out(tx: Tx, endpoints: list[WebhookEndpoint]) -> list[Delivery]:
 class Kasse:
     """The engine's entry point: a database and a wall clock; merchant clocks are derived per unit."""
 
-    def __init__(self, db: Database, *, derivers: Derivers, wall: WallClock = system_wall_clock) -> None:
+    def __init__(
+        self, db: Database, *, derivers: Derivers, wall: WallClock = system_wall_clock, pause: Pause = real_pause
+    ) -> None:
         self.db = db
         self.wall = wall
+        self.pause = pause  # the only way the engine waits on real time
         self.derivers = derivers
 
     @contextmanager
