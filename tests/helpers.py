@@ -13,12 +13,16 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import func, select
 
+from kasse.delivery import clock
+from kasse.delivery.worker import Deliverer
+from kasse.dialects.registry import outbound
 from kasse.domain.errors import DomainError
 from kasse.domain.events import EventType
 from kasse.domain.ledger import Account, Transfer, TransferKind, move
 from kasse.domain.models import Capture, Event, Method, Payment, Refund
 from kasse.domain.states import PAYMENT_TRANSITIONS, REFUND_TRANSITIONS, CaptureState, PaymentState, RefundState
 from kasse.engine import payments
+from kasse.engine.timers import ClockReading
 from kasse.engine.unit import Kasse
 from kasse.storage import schema
 from kasse.storage.rows import from_row
@@ -322,3 +326,14 @@ class ShopPage(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+def advance_clock(kasse: Kasse, *, merchant_id: str, seconds: float) -> ClockReading:
+    """The one clock advance (``kasse.delivery.clock.advance``), for tests of the engine that have no
+    webhook endpoint: timers fire at their due times, and any delivery would go nowhere."""
+    deliverer = Deliverer(kasse, outbound=outbound(), base_url="http://127.0.0.1:1")
+    try:
+        reading, _ = clock.advance(deliverer, merchant_id=merchant_id, seconds=seconds)
+    finally:
+        deliverer.close()
+    return reading

@@ -12,7 +12,7 @@ from kasse.domain.models import CaptureMethod, Method, TimerKind
 from kasse.domain.states import PaymentState
 from kasse.engine import captures, payments, refunds, timers
 from kasse.engine.unit import Kasse
-from tests.helpers import DAY_S, FakeWall, check, load_payment, new_payment, run
+from tests.helpers import DAY_S, FakeWall, advance_clock, check, load_payment, new_payment, run
 
 
 def _together(*calls: Callable[[], Any]) -> list[Any]:
@@ -55,7 +55,7 @@ def test_racing_captures_never_take_more_than_the_hold(kasse: Kasse, merchant_id
 def test_racing_refunds_never_exceed_the_captured_amount(kasse: Kasse, merchant_id: str) -> None:
     p = new_payment(kasse, merchant_id, amount_minor=1000)
     run(kasse, merchant_id, payments.authorize, p.id)
-    timers.advance_clock(kasse, merchant_id=merchant_id, seconds=2 * DAY_S)
+    advance_clock(kasse, merchant_id=merchant_id, seconds=2 * DAY_S)
     refund = lambda: run(kasse, merchant_id, refunds.create_refund, p.id, amount_minor=400)  # noqa: E731
     results = _together(refund, refund, refund)
     assert sum(not isinstance(r, DomainError) for r in results) == 2

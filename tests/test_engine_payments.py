@@ -14,9 +14,9 @@ from kasse.domain.errors import Conflict, InvalidRequest, InvalidTransition, Not
 from kasse.domain.ledger import Account, TransferKind, move
 from kasse.domain.models import Approval, CaptureMethod, Method, Scenario, Settlement, TimerKind
 from kasse.domain.states import CaptureState, PaymentState, PaymentTrigger
-from kasse.engine import captures, payments, timers
+from kasse.engine import captures, payments
 from kasse.engine.unit import Kasse
-from tests.helpers import DAY_S, check, leaves_no_trace, load_payment, new_payment, run
+from tests.helpers import DAY_S, advance_clock, check, leaves_no_trace, load_payment, new_payment, run
 
 KLARNA = Method.KLARNA_PAY_LATER
 
@@ -37,7 +37,7 @@ def _manual(kasse: Kasse, merchant_id: str, amount: int = 10_000, **fields: obje
 
 
 def _advance(kasse: Kasse, merchant_id: str, seconds: float) -> list[tuple[TimerKind, str]]:
-    reading = timers.advance_clock(kasse, merchant_id=merchant_id, seconds=seconds)
+    reading = advance_clock(kasse, merchant_id=merchant_id, seconds=seconds)
     return [(f.kind, f.subject_id) for f in reading.fired]
 
 

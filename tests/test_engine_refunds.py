@@ -14,9 +14,9 @@ from kasse.domain.errors import Conflict, InvalidRequest
 from kasse.domain.ledger import Account, TransferKind, move
 from kasse.domain.models import CaptureMethod, Method, Refund, Scenario, Settlement, TimerKind
 from kasse.domain.states import PaymentState, RefundState
-from kasse.engine import captures, payments, refunds, timers
+from kasse.engine import captures, payments, refunds
 from kasse.engine.unit import Kasse
-from tests.helpers import DAY_S, check, leaves_no_trace, load_payment, new_payment, run
+from tests.helpers import DAY_S, advance_clock, check, leaves_no_trace, load_payment, new_payment, run
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +33,7 @@ def _processing(kasse: Kasse, merchant_id: str, amount: int = 1000, **fields: ob
 
 def _succeeded(kasse: Kasse, merchant_id: str, amount: int = 1000) -> str:
     pid = _processing(kasse, merchant_id, amount)
-    timers.advance_clock(kasse, merchant_id=merchant_id, seconds=2 * DAY_S)
+    advance_clock(kasse, merchant_id=merchant_id, seconds=2 * DAY_S)
     assert load_payment(kasse, merchant_id, pid).status is PaymentState.SUCCEEDED
     return pid
 
@@ -106,7 +106,7 @@ def test_only_processing_or_succeeded_payments_can_be_refunded(kasse: Kasse, mer
     elif state == "failed":
         run(kasse, merchant_id, payments.decline, p.id)
     elif state == "expired":
-        timers.advance_clock(kasse, merchant_id=merchant_id, seconds=DAY_S)
+        advance_clock(kasse, merchant_id=merchant_id, seconds=DAY_S)
     assert load_payment(kasse, merchant_id, p.id).status.value == state
     with leaves_no_trace(kasse, Conflict) as err:
         _refund(kasse, merchant_id, p.id)
@@ -124,7 +124,7 @@ def test_a_refund_of_a_processing_payment_waits_for_the_money(kasse: Kasse, merc
     assert load_payment(kasse, merchant_id, pid).amount_refunded_minor == 1000
     with leaves_no_trace(kasse, Conflict):
         _refund(kasse, merchant_id, pid, 1)  # deferred refunds count against what is left
-    timers.advance_clock(kasse, merchant_id=merchant_id, seconds=2 * DAY_S)
+    advance_clock(kasse, merchant_id=merchant_id, seconds=2 * DAY_S)
     assert load_payment(kasse, merchant_id, pid).status is PaymentState.SUCCEEDED
     for r in (first, second):
         done = _stored(kasse, merchant_id, r.id)
@@ -140,7 +140,7 @@ def test_a_refund_of_a_processing_payment_waits_for_the_money(kasse: Kasse, merc
 def test_a_deferred_refund_is_canceled_when_the_settlement_fails(kasse: Kasse, merchant_id: str) -> None:
     pid = _processing(kasse, merchant_id, scenario=Scenario(settlement=Settlement.FAIL))
     refund = _refund(kasse, merchant_id, pid, 250)
-    timers.advance_clock(kasse, merchant_id=merchant_id, seconds=2 * DAY_S)
+    advance_clock(kasse, merchant_id=merchant_id, seconds=2 * DAY_S)
     payment = load_payment(kasse, merchant_id, pid)
     assert payment.status is PaymentState.FAILED
     assert payment.amount_refunded_minor == 0
@@ -156,7 +156,7 @@ def test_a_refund_beyond_settled_money_waits_for_the_next_capture(kasse: Kasse, 
     p = new_payment(kasse, merchant_id, method=Method.KLARNA_PAY_LATER, capture_method=CaptureMethod.MANUAL)
     run(kasse, merchant_id, payments.authorize, p.id)
     run(kasse, merchant_id, captures.capture, p.id, amount_minor=400, final=False)
-    timers.advance_clock(kasse, merchant_id=merchant_id, seconds=DAY_S)
+    advance_clock(kasse, merchant_id=merchant_id, seconds=DAY_S)
     run(kasse, merchant_id, captures.capture, p.id, amount_minor=600)
     assert load_payment(kasse, merchant_id, p.id).status is PaymentState.SUCCEEDED
     now = _refund(kasse, merchant_id, p.id, 300)
@@ -164,7 +164,7 @@ def test_a_refund_beyond_settled_money_waits_for_the_next_capture(kasse: Kasse, 
     assert (now.status, now.deferred) == (RefundState.SUCCEEDED, False)
     assert (later.status, later.deferred) == (RefundState.PENDING, True)
     check(kasse, merchant_id)
-    timers.advance_clock(kasse, merchant_id=merchant_id, seconds=DAY_S)
+    advance_clock(kasse, merchant_id=merchant_id, seconds=DAY_S)
     assert _stored(kasse, merchant_id, later.id).status is RefundState.SUCCEEDED
     assert _available(kasse, merchant_id) == 200
 
@@ -177,7 +177,7 @@ def test_refunds_with_a_delay_hold_money_until_they_settle(
     monkeypatch.setitem(rules.RULES, "native", slow)
     pid = _processing(kasse, merchant_id)
     refund = _refund(kasse, merchant_id, pid, 700)
-    reading = timers.advance_clock(kasse, merchant_id=merchant_id, seconds=2 * DAY_S + 3600)
+    reading = advance_clock(kasse, merchant_id=merchant_id, seconds=2 * DAY_S + 3600)
     # The settlement performs the refund, whose own timer falls due within the same advance.
     kinds = [f.kind for f in reading.fired]
     assert kinds[-2:] == [TimerKind.CAPTURE_SETTLEMENT, TimerKind.REFUND_SETTLEMENT]
@@ -200,7 +200,7 @@ def test_a_delayed_refund_is_reserved_before_it_settles(
     with kasse.read() as store:
         assert store.account_balances(merchant_id=merchant_id)[("EUR", Account.AVAILABLE)] == (1000, -700)
     check(kasse, merchant_id)
-    fired = timers.advance_clock(kasse, merchant_id=merchant_id, seconds=3600).fired
+    fired = advance_clock(kasse, merchant_id=merchant_id, seconds=3600).fired
     assert [(f.kind, f.subject_id) for f in fired] == [(TimerKind.REFUND_SETTLEMENT, refund.id)]
     assert _stored(kasse, merchant_id, refund.id).status is RefundState.SUCCEEDED
     assert _available(kasse, merchant_id) == 300
@@ -216,7 +216,7 @@ def test_a_timer_created_inside_a_batch_fires_before_later_timers_of_that_batch(
     _refund(kasse, merchant_id, pid, 700)  # deferred: performed when the capture settles, then 1 h to settle
     settles_at = load_payment(kasse, merchant_id, pid).authorized_at + timedelta(days=2)  # type: ignore[operator]
     later = new_payment(kasse, merchant_id, expires_in_s=int((settles_at - kasse.wall()).total_seconds()) + 7200)
-    reading = timers.advance_clock(kasse, merchant_id=merchant_id, seconds=3 * DAY_S)
+    reading = advance_clock(kasse, merchant_id=merchant_id, seconds=3 * DAY_S)
     tail = [(f.kind, f.subject_id) for f in reading.fired][-3:]
     assert tail[0][0] is TimerKind.CAPTURE_SETTLEMENT
     assert tail[1][0] is TimerKind.REFUND_SETTLEMENT

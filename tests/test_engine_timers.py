@@ -14,7 +14,7 @@ from kasse.engine import payments, timers
 from kasse.engine.merchants import create_merchant
 from kasse.engine.unit import Kasse
 from kasse.storage import schema
-from tests.helpers import DAY_S, FakeWall, check, dump, load_payment, new_payment, run
+from tests.helpers import DAY_S, FakeWall, advance_clock, check, dump, load_payment, new_payment, run
 
 
 @pytest.fixture(autouse=True)
@@ -28,7 +28,7 @@ def _consistent_afterwards(request: pytest.FixtureRequest) -> Iterator[None]:
 def test_timers_fire_in_due_order_each_at_its_due_time(kasse: Kasse, merchant_id: str) -> None:
     start = kasse.merchant_now(merchant_id=merchant_id)
     made = {s: new_payment(kasse, merchant_id, expires_in_s=s).id for s in (300, 100, 200)}
-    reading = timers.advance_clock(kasse, merchant_id=merchant_id, seconds=1000)
+    reading = advance_clock(kasse, merchant_id=merchant_id, seconds=1000)
     assert reading.now == start + timedelta(seconds=1000)
     assert [(f.kind, f.subject_id) for f in reading.fired] == [
         (TimerKind.PAYMENT_EXPIRY, made[100]), (TimerKind.PAYMENT_EXPIRY, made[200]),
@@ -50,10 +50,10 @@ def test_timers_fire_in_due_order_each_at_its_due_time(kasse: Kasse, merchant_id
 
 def test_timers_fire_exactly_once(kasse: Kasse, merchant_id: str) -> None:
     new_payment(kasse, merchant_id)
-    assert len(timers.advance_clock(kasse, merchant_id=merchant_id, seconds=DAY_S).fired) == 1
+    assert len(advance_clock(kasse, merchant_id=merchant_id, seconds=DAY_S).fired) == 1
     before = dump(kasse)
     assert timers.fire_due(kasse, merchant_id=merchant_id) == []
-    assert timers.advance_clock(kasse, merchant_id=merchant_id, seconds=0).fired == []
+    assert advance_clock(kasse, merchant_id=merchant_id, seconds=0).fired == []
     after = dump(kasse)
     assert {k: v for k, v in after.items() if k != "merchants"} == {k: v for k, v in before.items() if k != "merchants"}
     with kasse.read() as store:
@@ -66,7 +66,7 @@ def test_a_chain_of_timers_fires_within_one_advance(kasse: Kasse, merchant_id: s
     """Authorization expiry, settlement: ten days in one jump run the whole life of a payment."""
     p = new_payment(kasse, merchant_id, amount_minor=5000)
     run(kasse, merchant_id, payments.authorize, p.id)
-    fired = timers.advance_clock(kasse, merchant_id=merchant_id, seconds=10 * DAY_S).fired
+    fired = advance_clock(kasse, merchant_id=merchant_id, seconds=10 * DAY_S).fired
     assert [f.kind for f in fired] == [TimerKind.PAYMENT_EXPIRY, TimerKind.CAPTURE_SETTLEMENT]
     assert load_payment(kasse, merchant_id, p.id).status is PaymentState.SUCCEEDED
 
@@ -78,7 +78,7 @@ def test_a_timer_whose_subject_moved_on_does_nothing(kasse: Kasse, merchant_id: 
     with kasse.read() as store:
         events_before = len(store.list_events(merchant_id=merchant_id, limit=100).items)
         transfers_before = len(store.all_transfers(merchant_id=merchant_id))
-    fired = timers.advance_clock(kasse, merchant_id=merchant_id, seconds=8 * DAY_S).fired
+    fired = advance_clock(kasse, merchant_id=merchant_id, seconds=8 * DAY_S).fired
     assert [f.kind for f in fired] == [TimerKind.PAYMENT_EXPIRY, TimerKind.AUTHORIZATION_EXPIRY]
     assert load_payment(kasse, merchant_id, p.id).status is PaymentState.CANCELED
     with kasse.read() as store:
@@ -89,16 +89,16 @@ def test_a_timer_whose_subject_moved_on_does_nothing(kasse: Kasse, merchant_id: 
 def test_advancing_over_the_same_range_twice_fires_nothing_new(kasse: Kasse, merchant_id: str) -> None:
     p = new_payment(kasse, merchant_id)
     run(kasse, merchant_id, payments.authorize, p.id)
-    assert len(timers.advance_clock(kasse, merchant_id=merchant_id, seconds=3 * DAY_S).fired) == 2
+    assert len(advance_clock(kasse, merchant_id=merchant_id, seconds=3 * DAY_S).fired) == 2
     frozen = timers.freeze_clock(kasse, merchant_id=merchant_id)
     assert timers.fire_due(kasse, merchant_id=merchant_id, until=frozen.now + timedelta(days=1)) == []
-    assert timers.advance_clock(kasse, merchant_id=merchant_id, seconds=DAY_S).fired == []
+    assert advance_clock(kasse, merchant_id=merchant_id, seconds=DAY_S).fired == []
 
 
 def test_a_negative_advance_is_refused(kasse: Kasse, merchant_id: str) -> None:
     before = dump(kasse)
     with pytest.raises(ValueError, match="forward"):
-        timers.advance_clock(kasse, merchant_id=merchant_id, seconds=-1)
+        advance_clock(kasse, merchant_id=merchant_id, seconds=-1)
     assert dump(kasse) == before
 
 
@@ -111,7 +111,7 @@ def test_freeze_advance_resume(kasse: Kasse, merchant_id: str, wall: FakeWall) -
     assert timers.read_clock(kasse, merchant_id=merchant_id).now == start.now
     p = new_payment(kasse, merchant_id, expires_in_s=60)
     assert p.created_at == start.now
-    advanced = timers.advance_clock(kasse, merchant_id=merchant_id, seconds=120)
+    advanced = advance_clock(kasse, merchant_id=merchant_id, seconds=120)
     assert advanced.frozen and advanced.now == start.now + timedelta(seconds=120)
     assert [f.subject_id for f in advanced.fired] == [p.id]
     resumed = timers.resume_clock(kasse, merchant_id=merchant_id)
@@ -122,7 +122,7 @@ def test_freeze_advance_resume(kasse: Kasse, merchant_id: str, wall: FakeWall) -
 
 def test_a_live_clock_moves_with_the_wall_and_its_offset(kasse: Kasse, merchant_id: str, wall: FakeWall) -> None:
     start = wall()
-    reading = timers.advance_clock(kasse, merchant_id=merchant_id, seconds=DAY_S)
+    reading = advance_clock(kasse, merchant_id=merchant_id, seconds=DAY_S)
     assert (reading.now, reading.offset_s, reading.frozen) == (start + timedelta(days=1), DAY_S, False)
     wall.tick(10)
     assert kasse.merchant_now(merchant_id=merchant_id) == start + timedelta(days=1, seconds=10)
@@ -141,7 +141,7 @@ def test_each_merchant_has_its_own_clock_and_timers(kasse: Kasse, merchant_id: s
     other = create_merchant(kasse, name="Other").id
     mine = new_payment(kasse, merchant_id)
     theirs = new_payment(kasse, other)
-    fired = timers.advance_clock(kasse, merchant_id=other, seconds=2 * DAY_S).fired
+    fired = advance_clock(kasse, merchant_id=other, seconds=2 * DAY_S).fired
     assert [f.subject_id for f in fired] == [theirs.id]
     assert load_payment(kasse, other, theirs.id).status is PaymentState.EXPIRED
     assert load_payment(kasse, merchant_id, mine.id).status is PaymentState.REQUIRES_ACTION

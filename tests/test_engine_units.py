@@ -13,13 +13,13 @@ from sqlalchemy import select
 from kasse.domain.errors import IdempotencyMismatch, InvalidRequest, NotFound
 from kasse.domain.models import CaptureMethod, Method
 from kasse.domain.states import PaymentState
-from kasse.engine import captures, payments, refunds, timers
+from kasse.engine import captures, payments, refunds
 from kasse.engine.merchants import create_merchant
 from kasse.engine.unit import Kasse, Tx
 from kasse.storage import schema
 from kasse.storage.store import Store
 from kasse.web.idempotency import Outcome, run_idempotent
-from tests.helpers import DAY_S, check, dump, leaves_no_trace, load_payment, new_payment, row_counts, run
+from tests.helpers import DAY_S, advance_clock, check, dump, leaves_no_trace, load_payment, new_payment, row_counts, run
 
 
 @pytest.fixture(autouse=True)
@@ -122,7 +122,7 @@ def test_another_merchant_cannot_see_a_refund_or_list_payments(kasse: Kasse, mer
         assert store.list_events(merchant_id=other, limit=10).items == []
         assert store.all_transfers(merchant_id=other) == []
         assert store.get_payment(merchant_id=other, payment_id=p.id) is None
-    timers.advance_clock(kasse, merchant_id=other, seconds=10 * DAY_S)  # fires nothing of ours
+    advance_clock(kasse, merchant_id=other, seconds=10 * DAY_S)  # fires nothing of ours
     assert load_payment(kasse, merchant_id, p.id).status is PaymentState.PROCESSING
 
 

@@ -31,13 +31,13 @@ from kasse.domain.models import (
     Settlement,
 )
 from kasse.domain.states import PaymentState
-from kasse.engine import payments, refunds, timers
+from kasse.engine import payments, refunds
 from kasse.engine.merchants import create_merchant
 from kasse.engine.unit import Kasse
 from kasse.storage import schema
 from kasse.storage.db import MIGRATIONS, Database, normalize_url
 from kasse.storage.store import Store
-from tests.helpers import DAY_S, FakeWall, check, new_payment, row_counts, run
+from tests.helpers import DAY_S, FakeWall, advance_clock, check, new_payment, row_counts, run
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -300,7 +300,7 @@ def test_delete_merchant_data_touches_only_that_merchant(database: Database) -> 
     for mid in (a, b):
         p = new_payment(kasse, mid)
         run(kasse, mid, payments.authorize, p.id)
-        timers.advance_clock(kasse, merchant_id=mid, seconds=2 * DAY_S)
+        advance_clock(kasse, merchant_id=mid, seconds=2 * DAY_S)
         run(kasse, mid, refunds.create_refund, p.id, amount_minor=100)
         with kasse.unit(merchant_id=mid) as tx:
             tx.store.insert_idempotency(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kasse.domain.clock import MerchantClock
-from kasse.domain.errors import Conflict, NotFound
+from kasse.domain.errors import NotFound
 from kasse.domain.models import TimerKind
 from kasse.engine import captures, payments, refunds, serial
 from kasse.engine.unit import Kasse, Tx
@@ -21,9 +21,7 @@ from kasse.engine.unit import Kasse, Tx
 __all__ = [
     "ClockReading",
     "Fired",
-    "advance_clock",
     "fire_due",
-    "fire_next",
     "fire_until",
     "freeze_clock",
     "move_clock",
@@ -62,12 +60,6 @@ class ClockReading:
     frozen: bool
     offset_s: float
     fired: list[Fired]
-
-
-def fire_next(kasse: Kasse, *, merchant_id: str, until: datetime, at_due_time: bool = True) -> Fired | None:
-    """Fire the earliest timer due by ``until``, if any."""
-    fired = fire_batch(kasse, merchant_id=merchant_id, until=until, at_due_time=at_due_time, limit=1)
-    return fired[0] if fired else None
 
 
 def next_timer_due(kasse: Kasse, *, merchant_id: str) -> datetime | None:
@@ -137,18 +129,6 @@ def move_clock(kasse: Kasse, *, merchant_id: str, seconds: float, then: Callable
         if then is not None:
             then(tx)
         return clock.now(kasse.wall())
-
-
-def advance_clock(kasse: Kasse, *, merchant_id: str, seconds: float) -> ClockReading:
-    """Move the merchant's clock forward and fire what fell due, before returning. Waits for another
-    advance of the merchant to end first (see ``serial``)."""
-    with serial.clock_held(kasse, merchant_id=merchant_id, wait_s=serial.CLOCK_WAIT_S) as held:
-        if not held:
-            raise Conflict("clock_advance_running", "Another clock advance of this merchant is still running")
-        target = serial.retrying(lambda: move_clock(kasse, merchant_id=merchant_id, seconds=seconds), pause=kasse.pause)
-        fired = fire_until(kasse, merchant_id=merchant_id, until=target)
-    with kasse.unit(merchant_id=merchant_id) as tx:
-        return _reading(tx.clock, tx.now, fired)
 
 
 def fire_until(kasse: Kasse, *, merchant_id: str, until: datetime) -> list[Fired]:

@@ -1,6 +1,6 @@
 """Stripe's events, derived from the engine's in the same unit of work (the Stripe ``Dialect``'s
-``derive_events``, called when the unit flushes). Each is a snapshot of the Stripe object
-at that moment, stored as ``stripe:<type>`` and sent only to Stripe webhook endpoints.
+``derive_events``, called when the unit flushes). Each is the Stripe object as the unit
+leaves it, stored as ``stripe:<type>`` and sent only to Stripe webhook endpoints.
 
 Redirect URLs are stored relative (``/pay/…``): the base URL is the server's, known when an event is
 shown or sent (``absolute``)."""
