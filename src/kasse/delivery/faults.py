@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
+from typing import Any
 
-from kasse.domain.webhooks import Delivery, Faults
+from kasse.domain.webhooks import Delivery, DeliverySettings, Faults
 
-__all__ = ["FaultDice"]
+__all__ = ["FaultDice", "Profile"]
 
 
 class FaultDice:
@@ -33,3 +35,17 @@ class FaultDice:
 
     def duplicate(self) -> bool:
         return self._roll(self.faults.duplicate)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A merchant's delivery settings and sandbox faults, read once per pass."""
+
+    settings: DeliverySettings
+    faults: Faults
+    dice: FaultDice
+
+    @classmethod
+    def of(cls, settings: dict[str, Any]) -> Profile:
+        faults = Faults.from_dict(settings.get("faults"))
+        return cls(DeliverySettings.from_dict(settings.get("webhooks")), faults, FaultDice(faults))
