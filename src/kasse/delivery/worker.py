@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections import defaultdict
 from collections.abc import Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, replace
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
+from kasse.delivery.batch import MAX_CHAIN, RECORD_EVERY, Job, chains_of, due_order, jobs_of, send_all
 from kasse.delivery.faults import Profile
 from kasse.delivery.outcome import Failed, Outcome
 from kasse.delivery.recording import hold_back, record_attempt
-from kasse.delivery.render import DeliveryPolicy, Outbound, Rendered
+from kasse.delivery.render import Outbound, Rendered
 from kasse.delivery.sender import Sender
 from kasse.domain.clock import WallClock, system_wall_clock
 from kasse.domain.errors import NotFound
@@ -34,25 +34,12 @@ from kasse.engine import serial
 from kasse.engine.targets import TargetGuard
 from kasse.engine.unit import Kasse
 
-__all__ = ["Deliverer", "Outcome", "Profile"]
+__all__ = ["MAX_CHAIN", "RECORD_EVERY", "Deliverer", "Outcome", "Profile"]
 
 log = logging.getLogger(__name__)
 
 LEASE_MARGIN_S = 5.0
 SEND_CONCURRENCY = 8  # requests in flight at once per worker (one chain of a payment's events each)
-MAX_CHAIN = 4  # a payment's events sent one after another in one pass; later ones wait for the next
-RECORD_EVERY = 16  # answers recorded per transaction
-
-
-@dataclass(frozen=True, slots=True)
-class _Job:
-    """One delivery of a batch, ready to send."""
-
-    delivery: Delivery
-    endpoint: WebhookEndpoint
-    rendered: Rendered
-    policy: DeliveryPolicy
-    settings: DeliverySettings
 
 
 class Deliverer:
@@ -141,90 +128,51 @@ class Deliverer:
             found = store.get_events(merchant_id=merchant_id, event_ids=sorted({d.event_id for d in claimed}))
             events: dict[str, Event | None] = {d.event_id: found.get(d.event_id) for d in claimed}
             endpoints = {
-                eid: store.get_endpoint(merchant_id=merchant_id, endpoint_id=eid)
-                for eid in {d.endpoint_id for d in claimed}
+                e: store.get_endpoint(merchant_id=merchant_id, endpoint_id=e) for e in {d.endpoint_id for d in claimed}
             }
-        chains: dict[tuple[str, str], list[Delivery]] = defaultdict(list)
-        later: list[str] = []
-        for d in claimed:
-            event = events[d.event_id]
-            if event is None or endpoints[d.endpoint_id] is None:
-                continue
-            chain = chains[(d.endpoint_id, event.payment_id or event.id)]
-            if len(chain) < MAX_CHAIN:
-                chain.append(d)
-            else:
-                later.append(d.id)
+        chains, later = chains_of(claimed, events, endpoints)
         if not chains:
             return 0
-        longest = max(len(chain) for chain in chains.values())
         timeout_s = profile.settings.timeout_s
-        # The lease must outlast the longest chain even if every request of it times out.
-        lease = max(self.lease, timedelta(seconds=timeout_s * longest + LEASE_MARGIN_S))
+        owned = self._lease_chains(merchant_id, claimed, chains, later, timeout_s)
+        wall_s = int(self.signing_clock().timestamp())
+
+        def render(dialect: Outbound, event: Event, endpoint: WebhookEndpoint) -> Rendered:
+            return dialect.renderer(event, endpoint, base_url=self.base_url, wall_s=wall_s)
+
+        def send_chain(chain: list[Job]) -> list[tuple[Job, Outcome]]:
+            return [(job, self.sender.send(job.delivery.id, job.rendered, timeout_s, job.policy)) for job in chain]
+
+        def record(results: list[tuple[Job, Outcome]]) -> None:
+            with self.kasse.unit(merchant_id=merchant_id) as tx:
+                for job, outcome in sorted(results, key=due_order):
+                    if at_due_time and job.delivery.next_attempt_at is not None:
+                        tx.now = job.delivery.next_attempt_at  # a clock advance: each at its due time
+                    record_attempt(
+                        tx, job.delivery, job.endpoint, job.rendered, outcome, trigger="schedule", schedule=job.settings
+                    )
+
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="kasse-delivery")
+        jobs = jobs_of(chains, owned, events, endpoints, self.outbound, profile, render)
+        return send_all(self._pool, self.concurrency, jobs, send_chain, record)
+
+    def _lease_chains(
+        self, merchant_id: str, claimed: list[Delivery], chains: list[list[Delivery]], later: list[str],
+        timeout_s: float,
+    ) -> set[str]:  # fmt: skip
+        """Renew the chains' leases (to outlast the longest chain even if every request of it times out)
+        and let go of the rest; returns the ids still ours."""
+        lease = max(self.lease, timedelta(seconds=timeout_s * max(map(len, chains)) + LEASE_MARGIN_S))
         token = claimed[0].lease_token
         assert token is not None
         with self.kasse.unit(merchant_id=merchant_id) as tx:
             owned = tx.store.renew_leases(
-                merchant_id=merchant_id, delivery_ids=[d.id for chain in chains.values() for d in chain],
+                merchant_id=merchant_id, delivery_ids=[d.id for chain in chains for d in chain],
                 token=token, until=self.kasse.wall() + lease,
             )  # fmt: skip
             tx.store.release_leases(merchant_id=merchant_id, delivery_ids=later, token=token)
-        wall_s = int(self.signing_clock().timestamp())
-        jobs: list[list[_Job]] = []
-        for chain in chains.values():
-            chain_jobs = []
-            for d in chain:
-                if d.id not in owned:
-                    continue  # another worker holds it now
-                endpoint = endpoints[d.endpoint_id]
-                event = events[d.event_id]
-                assert endpoint is not None and event is not None
-                outbound = self.outbound[endpoint.dialect]
-                rendered = outbound.renderer(event, endpoint, base_url=self.base_url, wall_s=wall_s)
-                policy = outbound.policy
-                settings = profile.settings
-                if policy.retry_schedule_s is not None:
-                    settings = replace(settings, retry_schedule_s=policy.retry_schedule_s)
-                chain_jobs.append(_Job(d, endpoint, rendered, policy, settings))
-            if chain_jobs:
-                jobs.append(chain_jobs)
-
-        def send_chain(chain: list[_Job]) -> list[tuple[_Job, Outcome]]:
-            return [(job, self.sender.send(job.delivery.id, job.rendered, timeout_s, job.policy)) for job in chain]
-
-        def record(results: list[tuple[_Job, Outcome]]) -> None:
-            with self.kasse.unit(merchant_id=merchant_id) as tx:
-                for job, outcome in sorted(results, key=_due_order):
-                    if at_due_time and job.delivery.next_attempt_at is not None:
-                        tx.now = job.delivery.next_attempt_at  # a clock advance: each at its due time
-                    record_attempt(
-                        tx, job.delivery, job.endpoint, job.rendered, outcome, trigger="schedule",
-                        schedule=job.settings,
-                    )  # fmt: skip
-
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="kasse-delivery")
-        # The threads only send; answers are recorded here as they come in, RECORD_EVERY to a
-        # transaction: a worker that dies leaves at most those and the requests in flight unrecorded
-        # (sent again when their lease runs out).
-        # New chains are handed out only as answers are recorded, so that bound holds however fast the
-        # receiver answers.
-        done: list[tuple[_Job, Outcome]] = []
-        sent = 0
-        waiting: set[Future[list[tuple[_Job, Outcome]]]] = set()
-        todo = iter(jobs)
-        while True:
-            while len(waiting) < self.concurrency and (pending := next(todo, None)) is not None:
-                waiting.add(self._pool.submit(send_chain, pending))
-            if not waiting:
-                break
-            finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)
-            for future in finished:
-                done += future.result()
-            if len(done) >= RECORD_EVERY or not waiting:
-                record(done)
-                sent, done = sent + len(done), []
-        return sent
+        return owned
 
     def profile(self, merchant_id: str, settings: dict[str, Any] | None = None) -> Profile:
         """The merchant's delivery settings and sandbox faults, read once per pass (unless given)."""
@@ -292,8 +240,3 @@ class Deliverer:
     ) -> None:  # fmt: skip
         with self.kasse.unit(merchant_id=delivery.merchant_id, at=at) as tx:
             record_attempt(tx, delivery, endpoint, rendered, outcome, trigger=trigger, schedule=schedule)
-
-
-def _due_order(result: tuple[_Job, Outcome]) -> tuple[datetime, str]:
-    delivery = result[0].delivery
-    return (delivery.next_attempt_at or delivery.created_at, delivery.id)
