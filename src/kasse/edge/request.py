@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from starlette.requests import HTTPConnection
 
@@ -18,13 +18,11 @@ __all__ = ["base_url", "deliverer_of", "kasse_of", "key_cache_of", "settings_of"
 
 
 def kasse_of(request: HTTPConnection) -> Kasse:
-    kasse: Kasse = request.app.state.kasse
-    return kasse
+    return cast("Kasse", request.app.state.kasse)
 
 
 def settings_of(request: HTTPConnection) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+    return cast("Settings", request.app.state.settings)
 
 
 def base_url(request: HTTPConnection) -> str:
@@ -33,15 +31,12 @@ def base_url(request: HTTPConnection) -> str:
 
 
 def targets_of(request: HTTPConnection) -> TargetGuard:
-    targets: TargetGuard = request.app.state.targets
-    return targets
+    return cast("TargetGuard", request.app.state.targets)
 
 
 def deliverer_of(request: HTTPConnection) -> Deliverer:
-    deliverer: Deliverer = request.app.state.deliverer
-    return deliverer
+    return cast("Deliverer", request.app.state.deliverer)
 
 
 def key_cache_of(request: HTTPConnection) -> KeyCache:
-    cache: KeyCache = request.app.state.key_cache
-    return cache
+    return cast("KeyCache", request.app.state.key_cache)
