@@ -11,9 +11,9 @@ import pytest
 
 import kasse
 from kasse.dialects.native import translate
+from kasse.dialects.native.errors import STATUS_FOR
 from kasse.domain import errors
 from kasse.domain.states import PaymentState, RefundState
-from kasse.web.errors import STATUS_FOR
 
 SRC = Path(kasse.__file__).parent
 DOMAIN = SRC / "domain"
@@ -115,7 +115,7 @@ def _domain_errors() -> list[type[errors.DomainError]]:
 @pytest.mark.parametrize("error", _domain_errors(), ids=lambda c: c.__name__)
 def test_every_domain_error_has_an_http_status(error: type[errors.DomainError]) -> None:
     status = next((STATUS_FOR[cls] for cls in error.__mro__ if cls in STATUS_FOR), None)
-    assert status is not None, f"{error.__name__} has no status in kasse.web.errors.STATUS_FOR"
+    assert status is not None, f"{error.__name__} has no status in kasse.dialects.native.errors.STATUS_FOR"
     assert 400 <= status < 600
 
 

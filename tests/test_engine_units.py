@@ -13,12 +13,12 @@ from sqlalchemy import select
 from kasse.domain.errors import IdempotencyMismatch, InvalidRequest, NotFound
 from kasse.domain.models import CaptureMethod, Method
 from kasse.domain.states import PaymentState
+from kasse.edge.idempotency import Outcome, run_idempotent
 from kasse.engine import captures, payments, refunds
 from kasse.engine.merchants import create_merchant
 from kasse.engine.unit import Kasse, Tx
 from kasse.storage import schema
 from kasse.storage.store import Store
-from kasse.web.idempotency import Outcome, run_idempotent
 from tests.helpers import DAY_S, advance_clock, check, dump, leaves_no_trace, load_payment, new_payment, row_counts, run
 
 

@@ -10,9 +10,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from kasse.dialects.native.errors import ERROR_RESPONSES
+from kasse.dialects.native.validation import require_json
+from kasse.edge.request import kasse_of
 from kasse.engine.merchants import create_merchant
 from kasse.web.auth import require_admin
-from kasse.web.validation import require_json
 
 __all__ = ["router"]
 
@@ -32,5 +33,5 @@ class MerchantIn(BaseModel):
 @router.post("/merchants", status_code=201)
 def new_merchant(request: Request, body: MerchantIn) -> JSONResponse:
     """Create a merchant; the answer holds every credential of every dialect (shown once)."""
-    creds = create_merchant(request.app.state.kasse, name=body.name)
+    creds = create_merchant(kasse_of(request), name=body.name)
     return JSONResponse(creds.as_dict(), status_code=201)

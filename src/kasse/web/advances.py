@@ -27,9 +27,9 @@ from typing import Any
 from kasse.delivery import clock
 from kasse.delivery.worker import Deliverer
 from kasse.domain.errors import Conflict, DomainError, IdempotencyMismatch, NotFound
+from kasse.edge.idempotency import Outcome
 from kasse.engine import serial, timers
 from kasse.engine.unit import Kasse, Tx
-from kasse.web.idempotency import Outcome
 
 __all__ = ["AdvanceRequest", "Advances", "clock_body"]
 

@@ -19,18 +19,19 @@ from kasse.config import Settings
 from kasse.delivery.worker import Deliverer
 from kasse.dialects import registry
 from kasse.dialects._base import Dialect
+from kasse.dialects.native.errors import error_response, native_error
+from kasse.dialects.native.validation import validation_error
 from kasse.dialects.registry import DIALECTS
 from kasse.domain.errors import DomainError
 from kasse.domain.targets import TargetPolicy
+from kasse.edge.auth import KeyCache
 from kasse.engine.merchants import ensure_sandbox_merchant
 from kasse.engine.targets import TargetGuard
 from kasse.engine.unit import Kasse
 from kasse.storage.db import Database
 from kasse.web import metrics
 from kasse.web.advances import Advances
-from kasse.web.errors import error_response, native_error
 from kasse.web.middleware import BodyLimit, RequestMetrics
-from kasse.web.validation import validation_error
 from kasse.web.workers import DeliveryWorker, Scheduler
 
 __all__ = ["create_app"]
@@ -118,7 +119,7 @@ def create_app(
     app.state.deliverer = deliverer
     advances = Advances(deliverer, sync_s=settings.advance_sync_s)
     app.state.advances = advances
-    app.state.key_cache = {}
+    app.state.key_cache = KeyCache()  # every authenticator's positive answers (kasse.edge.auth)
     app.state.metrics_registry = metrics.registry_for(kasse)
 
     @app.exception_handler(DomainError)

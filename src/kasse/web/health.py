@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from kasse import __version__
-from kasse.engine.unit import Kasse
+from kasse.edge.request import kasse_of
 from kasse.web import metrics
 
 __all__ = ["router"]
@@ -18,7 +18,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/healthz")
 def healthz(request: Request) -> JSONResponse:
-    kasse: Kasse = request.app.state.kasse
+    kasse = kasse_of(request)
     try:
         with kasse.db.transaction(write=False) as conn:
             conn.execute(text("SELECT 1"))

@@ -10,16 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from kasse.dialects.native.auth import merchant_from_bearer
 from kasse.dialects.native.errors import ERROR_RESPONSES
 from kasse.dialects.native.numbers import INTEGRAL, Integer, Number
 from kasse.dialects.native.translate import payment_out
+from kasse.dialects.native.validation import require_json
 from kasse.domain.webhooks import Faults
+from kasse.edge.idempotency import fingerprint
+from kasse.edge.request import base_url, kasse_of
 from kasse.engine import payments, timers
-from kasse.engine.unit import Kasse
 from kasse.web.advances import AdvanceRequest, clock_body
-from kasse.web.auth import merchant_from_bearer
-from kasse.web.idempotency import fingerprint
-from kasse.web.validation import require_json
 
 __all__ = ["router"]
 
@@ -43,18 +43,13 @@ class DeclineIn(BaseModel):
     message: Annotated[str, Field(max_length=500)] | None = None
 
 
-def _kasse(request: Request) -> Kasse:
-    kasse: Kasse = request.app.state.kasse
-    return kasse
-
-
 def _clock(reading: timers.ClockReading) -> dict[str, Any]:
     return clock_body(reading)
 
 
 @router.get("/clock")
 def get_clock(request: Request, merchant_id: MerchantId) -> JSONResponse:
-    return JSONResponse(_clock(timers.read_clock(_kasse(request), merchant_id=merchant_id)))
+    return JSONResponse(_clock(timers.read_clock(kasse_of(request), merchant_id=merchant_id)))
 
 
 @router.post("/clock/advance")
@@ -82,34 +77,34 @@ def advance_status(request: Request, advance_id: str, merchant_id: MerchantId) -
 
 @router.post("/clock/freeze")
 def freeze(request: Request, merchant_id: MerchantId) -> JSONResponse:
-    return JSONResponse(_clock(timers.freeze_clock(_kasse(request), merchant_id=merchant_id)))
+    return JSONResponse(_clock(timers.freeze_clock(kasse_of(request), merchant_id=merchant_id)))
 
 
 @router.post("/clock/resume")
 def resume(request: Request, merchant_id: MerchantId) -> JSONResponse:
-    return JSONResponse(_clock(timers.resume_clock(_kasse(request), merchant_id=merchant_id)))
+    return JSONResponse(_clock(timers.resume_clock(kasse_of(request), merchant_id=merchant_id)))
 
 
 @router.post("/payments/{payment_id}/approve")
 def approve(request: Request, payment_id: str, merchant_id: MerchantId) -> JSONResponse:
     """What the customer's approval on the bank page does, without a browser."""
-    with _kasse(request).unit(merchant_id=merchant_id) as tx:
+    with kasse_of(request).unit(merchant_id=merchant_id) as tx:
         payment = payments.authorize(tx, payment_id)
-    return JSONResponse(payment_out(payment, request.app.state.settings.base_url))
+    return JSONResponse(payment_out(payment, base_url(request)))
 
 
 @router.post("/payments/{payment_id}/decline")
 def decline(request: Request, payment_id: str, merchant_id: MerchantId, body: DeclineIn | None = None) -> JSONResponse:
     body = body or DeclineIn()
-    with _kasse(request).unit(merchant_id=merchant_id) as tx:
+    with kasse_of(request).unit(merchant_id=merchant_id) as tx:
         payment = payments.decline(tx, payment_id, code=body.code, message=body.message)
-    return JSONResponse(payment_out(payment, request.app.state.settings.base_url))
+    return JSONResponse(payment_out(payment, base_url(request)))
 
 
 @router.post("/reset")
 def reset(request: Request, merchant_id: MerchantId) -> JSONResponse:
     """Delete this merchant's payments, events, ledger, timers and keys; credentials and clock stay."""
-    with _kasse(request).unit(merchant_id=merchant_id) as tx:
+    with kasse_of(request).unit(merchant_id=merchant_id) as tx:
         tx.store.delete_merchant_data(merchant_id=merchant_id)
     return JSONResponse({"object": "reset", "merchant": merchant_id, "deleted": True})
 
@@ -134,7 +129,7 @@ def _faults_out(faults: Faults) -> dict[str, Any]:
 
 
 def _save_faults(request: Request, merchant_id: str, faults: Faults | None) -> Faults:
-    with _kasse(request).unit(merchant_id=merchant_id) as tx:
+    with kasse_of(request).unit(merchant_id=merchant_id) as tx:
         value = None if faults is None else faults.as_dict()
         tx.store.put_merchant_setting(merchant_id=merchant_id, key="faults", value=value)
     return faults or Faults()
@@ -142,7 +137,7 @@ def _save_faults(request: Request, merchant_id: str, faults: Faults | None) -> F
 
 @router.get("/faults")
 def get_faults(request: Request, merchant_id: MerchantId) -> JSONResponse:
-    with _kasse(request).read() as store:
+    with kasse_of(request).read() as store:
         settings = store.merchant_settings(merchant_id=merchant_id)
     return JSONResponse(_faults_out(Faults.from_dict(settings.get("faults"))))
 

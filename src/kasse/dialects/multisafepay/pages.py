@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from kasse.domain.states import PaymentState
 from kasse.domain.urls import safe_http_url
+from kasse.edge.request import kasse_of
 from kasse.web.pages import views
 from kasse.web.pages.routes import _language, _not_found, _not_open, lookup, static
 from kasse.web.pages.views import _render
@@ -22,7 +23,7 @@ router.get("/static/{name}")(static)  # the stylesheet, relative to the page as 
 
 @router.get("/{token}")
 async def payment_page(request: Request, token: str) -> Response:
-    found = await run_in_threadpool(lookup, request.app.state.kasse, token)
+    found = await run_in_threadpool(lookup, kasse_of(request), token)
     explicit = request.query_params.get("lang")
     if found is None:
         return _not_found(_language(request, None, explicit))

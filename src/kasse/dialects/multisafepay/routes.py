@@ -9,12 +9,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from fastapi.routing import APIRoute
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -23,6 +20,9 @@ from kasse.dialects.multisafepay.schemas import OrderIn, RefundIn, UpdateIn, par
 from kasse.dialects.multisafepay.translate import GATEWAY, bank_page_url, order_out, payment_page_url, transaction_id
 from kasse.domain.errors import DomainError
 from kasse.domain.models import Method, Payment
+from kasse.edge.auth import Authenticator, Presented, bearer, header, query
+from kasse.edge.errors import dialect_route
+from kasse.edge.request import base_url, kasse_of, targets_of
 from kasse.engine import payments, refunds, webhooks
 from kasse.engine.merchants import hash_secret
 from kasse.engine.targets import TargetGuard
@@ -32,29 +32,19 @@ __all__ = ["router"]
 
 log = logging.getLogger(__name__)
 ORIGIN = "multisafepay"
-_CACHE_LIMIT = 10_000
 
 
-class MspRoute(APIRoute):
-    """Answers every error of these routes in MultiSafepay's shape, whatever raised it."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def route(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except e.MspError as exc:
-                return e.msp_error_response(exc)
-            except DomainError as exc:
-                return e.msp_error_response(e.from_domain(exc))
-            except Exception:
-                log.exception("unexpected error in the MultiSafepay dialect")
-                return JSONResponse(e.error_body(e.UNKNOWN, "Unknown error"), status_code=500)
-
-        return route
+def _render(exc: Exception) -> Response:
+    if isinstance(exc, e.MspError):
+        return e.msp_error_response(exc)
+    if isinstance(exc, DomainError):
+        return e.msp_error_response(e.from_domain(exc))
+    log.exception("unexpected error in the MultiSafepay dialect", exc_info=exc)
+    return JSONResponse(e.error_body(e.UNKNOWN, "Unknown error"), status_code=500)
 
 
+# Answers every error of these routes in MultiSafepay's shape, whatever raised it.
+MspRoute = dialect_route(_render, name="MspRoute")
 router = APIRouter(prefix="/multisafepay/v1", route_class=MspRoute, include_in_schema=False)
 
 
@@ -64,41 +54,22 @@ class Account:
     api_key: str
 
 
-def _api_key(request: Request) -> str | None:
-    """``Authorization: Bearer``, the ``api_key`` header or ``?api_key=`` (MultiSafepay's security schemes)."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return request.headers.get("api_key") or request.query_params.get("api_key") or None
-
-
-def _lookup(kasse: Kasse, key_hash: str) -> Account | None:
+def _lookup(kasse: Kasse, presented: Presented) -> Account | None:
     with kasse.read() as store:
-        found = store.find_credential("multisafepay", key_hash)
+        found = store.find_credential("multisafepay", hash_secret(presented.secret.strip()))
     if found is None or not found.get("secret"):
         return None
     return Account(str(found["merchant_id"]), str(found["secret"]))
 
 
-async def account(request: Request) -> Account:
-    key = _api_key(request)
-    if key is None:
-        raise e.MspError(e.INVALID_API_KEY, "Invalid API key", 401)
-    cache: dict[str, Account] | None = getattr(request.app.state, "msp_key_cache", None)
-    if cache is None:
-        cache = request.app.state.msp_key_cache = {}
-    key_hash = hash_secret(key.strip())
-    found = cache.get(key_hash)
-    if found is None:
-        found = await run_in_threadpool(_lookup, request.app.state.kasse, key_hash)
-        if found is None:
-            raise e.MspError(e.INVALID_API_KEY, "Invalid API key", 401)
-        if len(cache) >= _CACHE_LIMIT:
-            cache.clear()
-        cache[key_hash] = found
-    return found
+def _no_key(*_: object) -> Exception:
+    return e.MspError(e.INVALID_API_KEY, "Invalid API key", 401)
 
 
+# ``Authorization: Bearer``, the ``api_key`` header or ``?api_key=`` (MultiSafepay's security schemes).
+account = Authenticator[Account](
+    "multisafepay_api_key", (bearer, header("api_key"), query("api_key")), _lookup, _no_key, _no_key
+)
 Merchant = Annotated[Account, Depends(account)]
 
 
@@ -112,17 +83,11 @@ async def _body(request: Request) -> Any:
         raise e.MspError(e.MISSING_DATA, "Missing data: the body is not valid JSON") from None
 
 
+Body = Annotated[Any, Depends(_body)]
+
+
 def _ok(data: Any, status: int = 200) -> JSONResponse:
     return JSONResponse({"success": True, "data": data}, status_code=status)
-
-
-def _kasse(request: Request) -> Kasse:
-    kasse: Kasse = request.app.state.kasse
-    return kasse
-
-
-def _base(request: Request) -> str:
-    return str(request.app.state.settings.base_url)
 
 
 # --- create ------------------------------------------------------------------------------------
@@ -182,10 +147,9 @@ def _create(kasse: Kasse, who: Account, order: OrderIn, base_url: str, targets: 
 
 
 @router.post("/json/orders")
-async def create_order(request: Request, who: Merchant) -> Response:
-    order = parse(OrderIn, await _body(request))
-    targets: TargetGuard = request.app.state.targets
-    return _ok(await run_in_threadpool(_create, _kasse(request), who, order, _base(request), targets))
+def create_order(request: Request, who: Merchant, payload: Body) -> Response:
+    order = parse(OrderIn, payload)
+    return _ok(_create(kasse_of(request), who, order, base_url(request), targets_of(request)))
 
 
 # --- get ---------------------------------------------------------------------------------------
@@ -208,8 +172,8 @@ def _get(kasse: Kasse, who: Account, order_id: str, base_url: str) -> dict[str, 
 
 
 @router.get("/json/orders/{order_id:path}")
-async def get_order(request: Request, order_id: str, who: Merchant) -> Response:
-    return _ok(await run_in_threadpool(_get, _kasse(request), who, order_id, _base(request)))
+def get_order(request: Request, order_id: str, who: Merchant) -> Response:
+    return _ok(_get(kasse_of(request), who, order_id, base_url(request)))
 
 
 # --- refunds -----------------------------------------------------------------------------------
@@ -229,9 +193,8 @@ def _refund(kasse: Kasse, who: Account, order_id: str, body: RefundIn) -> dict[s
 
 
 @router.post("/json/orders/{order_id:path}/refunds")
-async def refund_order(request: Request, order_id: str, who: Merchant) -> Response:
-    body = parse(RefundIn, await _body(request))
-    return _ok(await run_in_threadpool(_refund, _kasse(request), who, order_id, body))
+def refund_order(request: Request, order_id: str, who: Merchant, payload: Body) -> Response:
+    return _ok(_refund(kasse_of(request), who, order_id, parse(RefundIn, payload)))
 
 
 # --- update / cancel ---------------------------------------------------------------------------
@@ -256,13 +219,12 @@ def _update(kasse: Kasse, who: Account, order_id: str, body: UpdateIn) -> None:
 
 
 @router.patch("/json/orders/{order_id:path}")
-async def update_order(request: Request, order_id: str, who: Merchant) -> Response:
-    body = parse(UpdateIn, await _body(request))
-    await run_in_threadpool(_update, _kasse(request), who, order_id, body)
+def update_order(request: Request, order_id: str, who: Merchant, payload: Body) -> Response:
+    _update(kasse_of(request), who, order_id, parse(UpdateIn, payload))
     return _ok({})
 
 
 @router.api_route("/{rest:path}", methods=["GET", "POST", "PATCH", "PUT", "DELETE"])
-async def not_found(rest: str) -> Response:
+def not_found(rest: str) -> Response:
     """Anything else under the base URL is answered in MultiSafepay's shape too (not implemented here)."""
     raise e.MspError(e.UNKNOWN, f"Not found: {rest}", 404)

@@ -22,7 +22,7 @@ __all__ = [
 ]
 
 GATEWAY = "DIRECTBANK"  # MultiSafepay's gateway code of Sofort
-# What the hosted bank page prefills (kasse.web.pages.views.TEST_DATA): the account a sandbox payment
+# What the hosted bank page prefills (TEST_DATA of the hosted pages): the account a sandbox payment
 # is paid from, shown in payment_details once the customer has approved.
 _TEST_ACCOUNT = {"iban": "DE89370400440532013000", "bic": "COBADEFFXXX", "holder": "Test Kunde"}
 

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from kasse.dialects.native import translate as out
+from kasse.dialects.native.auth import merchant_from_bearer
 from kasse.dialects.native.errors import ERROR_RESPONSES
 from kasse.dialects.native.schemas import (
     BalanceOut,
@@ -22,14 +23,14 @@ from kasse.dialects.native.schemas import (
     RefundIn,
     RefundOut,
 )
+from kasse.dialects.native.validation import require_json
 from kasse.domain.errors import InvalidRequest, NotFound
 from kasse.domain.ledger import Account
 from kasse.domain.models import Scenario
+from kasse.edge.idempotency import Outcome, fingerprint, run_idempotent
+from kasse.edge.request import base_url, kasse_of
 from kasse.engine import captures, payments, refunds
-from kasse.engine.unit import Kasse, Tx
-from kasse.web.auth import merchant_from_bearer
-from kasse.web.idempotency import Outcome, fingerprint, run_idempotent
-from kasse.web.validation import require_json
+from kasse.engine.unit import Tx
 
 __all__ = ["router"]
 
@@ -42,15 +43,6 @@ Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
 Cursor = Annotated[str | None, Query(max_length=40, description="An object id")]
 
 
-def _kasse(request: Request) -> Kasse:
-    kasse: Kasse = request.app.state.kasse
-    return kasse
-
-
-def _base(request: Request) -> str:
-    return str(request.app.state.settings.base_url)
-
-
 def _respond(outcome: Outcome) -> JSONResponse:
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
@@ -59,7 +51,7 @@ def _respond(outcome: Outcome) -> JSONResponse:
 def _post(request: Request, merchant_id: str, key: str | None, payload: Any, operation: Any) -> JSONResponse:
     return _respond(
         run_idempotent(
-            _kasse(request), merchant_id=merchant_id, scope="native", key=key,
+            kasse_of(request), merchant_id=merchant_id, scope="native", key=key,
             fingerprint=fingerprint(request.method, request.url.path, payload), operation=operation,
         )
     )  # fmt: skip
@@ -91,18 +83,18 @@ def create_payment(
     )  # fmt: skip
 
     def operation(tx: Tx) -> tuple[int, Any]:
-        return 201, out.payment_out(payments.create_payment(tx, cmd), _base(request))
+        return 201, out.payment_out(payments.create_payment(tx, cmd), base_url(request))
 
     return _post(request, merchant_id, idempotency_key, body.model_dump(mode="json"), operation)
 
 
 @router.get("/payments/{payment_id}", response_model=PaymentOut, tags=["payments"])
 def get_payment(request: Request, payment_id: str, merchant_id: MerchantId) -> JSONResponse:
-    with _kasse(request).read() as store:
+    with kasse_of(request).read() as store:
         payment = store.get_payment(merchant_id=merchant_id, payment_id=payment_id)
     if payment is None:
         raise NotFound("payment", payment_id, param="id")
-    return JSONResponse(out.payment_out(payment, _base(request)))
+    return JSONResponse(out.payment_out(payment, base_url(request)))
 
 
 def _parse_time(value: str | None, param: str) -> datetime | None:
@@ -135,12 +127,12 @@ def list_payments(
     """Newest first. Page with `starting_after` (the last id of a page) or `ending_before`."""
     gte, lt = _parse_time(created_gte, "created_gte"), _parse_time(created_lt, "created_lt")
     _one_cursor(starting_after, ending_before)
-    with _kasse(request).read() as store:
+    with kasse_of(request).read() as store:
         page = store.list_payments(
             merchant_id=merchant_id, limit=limit, starting_after=starting_after, ending_before=ending_before,
             status=status, created_gte=gte, created_lt=lt,
         )  # fmt: skip
-    return _list(request, [out.payment_out(p, _base(request)) for p in page.items], page.has_more)
+    return _list(request, [out.payment_out(p, base_url(request)) for p in page.items], page.has_more)
 
 
 @router.post("/payments/{payment_id}/capture", response_model=PaymentOut, tags=["payments"])
@@ -153,7 +145,7 @@ def capture_payment(
 
     def operation(tx: Tx) -> tuple[int, Any]:
         captures.capture(tx, payment_id, amount_minor=body.amount, final=body.final)
-        return 200, out.payment_out(payments.get_payment(tx, payment_id), _base(request))
+        return 200, out.payment_out(payments.get_payment(tx, payment_id), base_url(request))
 
     return _post(request, merchant_id, idempotency_key, body.model_dump(mode="json"), operation)
 
@@ -168,7 +160,7 @@ def cancel_payment(
 
     def operation(tx: Tx) -> tuple[int, Any]:
         payment = payments.cancel(tx, payment_id, reason=body.reason or "requested_by_merchant")
-        return 200, out.payment_out(payment, _base(request))
+        return 200, out.payment_out(payment, base_url(request))
 
     return _post(request, merchant_id, idempotency_key, body.model_dump(mode="json"), operation)
 
@@ -192,7 +184,7 @@ def refund_payment(
 
 @router.get("/payments/{payment_id}/captures", response_model=ListOut, tags=["payments"])
 def list_captures(request: Request, payment_id: str, merchant_id: MerchantId) -> JSONResponse:
-    with _kasse(request).read() as store:
+    with kasse_of(request).read() as store:
         if store.get_payment(merchant_id=merchant_id, payment_id=payment_id) is None:
             raise NotFound("payment", payment_id, param="id")
         items = store.captures_of(merchant_id=merchant_id, payment_id=payment_id)
@@ -201,7 +193,7 @@ def list_captures(request: Request, payment_id: str, merchant_id: MerchantId) ->
 
 @router.get("/payments/{payment_id}/refunds", response_model=ListOut, tags=["refunds"])
 def list_payment_refunds(request: Request, payment_id: str, merchant_id: MerchantId) -> JSONResponse:
-    with _kasse(request).read() as store:
+    with kasse_of(request).read() as store:
         if store.get_payment(merchant_id=merchant_id, payment_id=payment_id) is None:
             raise NotFound("payment", payment_id, param="id")
         items = store.refunds_of(merchant_id=merchant_id, payment_id=payment_id)
@@ -210,7 +202,7 @@ def list_payment_refunds(request: Request, payment_id: str, merchant_id: Merchan
 
 @router.get("/refunds/{refund_id}", response_model=RefundOut, tags=["refunds"])
 def get_refund(request: Request, refund_id: str, merchant_id: MerchantId) -> JSONResponse:
-    with _kasse(request).read() as store:
+    with kasse_of(request).read() as store:
         refund = store.get_refund(merchant_id=merchant_id, refund_id=refund_id)
     if refund is None:
         raise NotFound("refund", refund_id, param="id")
@@ -228,27 +220,27 @@ def list_events(
     payment_id: Cursor = None,
 ) -> JSONResponse:
     _one_cursor(starting_after, ending_before)
-    with _kasse(request).read() as store:
+    with kasse_of(request).read() as store:
         page = store.list_events(
             merchant_id=merchant_id, limit=limit, starting_after=starting_after, ending_before=ending_before,
             type=type, payment_id=payment_id,
         )  # fmt: skip
-    return _list(request, [out.event_out(e, _base(request)) for e in page.items], page.has_more)
+    return _list(request, [out.event_out(e, base_url(request)) for e in page.items], page.has_more)
 
 
 @router.get("/events/{event_id}", response_model=EventOut, tags=["events"])
 def get_event(request: Request, event_id: str, merchant_id: MerchantId) -> JSONResponse:
-    with _kasse(request).read() as store:
+    with kasse_of(request).read() as store:
         event = store.get_event(merchant_id=merchant_id, event_id=event_id)
     if event is None:
         raise NotFound("event", event_id, param="id")
-    return JSONResponse(out.event_out(event, _base(request)))
+    return JSONResponse(out.event_out(event, base_url(request)))
 
 
 @router.get("/balance", response_model=BalanceOut, tags=["balance"])
 def get_balance(request: Request, merchant_id: MerchantId) -> JSONResponse:
     """`available`: settled money less refunds in flight; `pending`: captured money still in transit."""
-    with _kasse(request).read() as store:
+    with kasse_of(request).read() as store:
         accounts = store.account_balances(merchant_id=merchant_id)
     currencies = sorted({currency for currency, _ in accounts})
     available, pending = [], []
@@ -271,7 +263,7 @@ def list_transfers(
 ) -> JSONResponse:
     """The double-entry ledger, newest first: every transfer's legs sum to zero."""
     _one_cursor(starting_after, ending_before)
-    with _kasse(request).read() as store:
+    with kasse_of(request).read() as store:
         page = store.list_transfers(
             merchant_id=merchant_id, limit=limit, starting_after=starting_after, ending_before=ending_before,
             payment_id=payment_id,

@@ -15,14 +15,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
+from kasse.dialects.native.auth import merchant_from_bearer
 from kasse.dialects.native.errors import ERROR_RESPONSES
 from kasse.dialects.native.translate import event_out
 from kasse.domain.clock import monotonic_s
 from kasse.domain.ids import PREFIXES, id_floor, id_time_ms, new_id
 from kasse.domain.models import Event
 from kasse.domain.webhooks import matches
+from kasse.edge.request import base_url, kasse_of
 from kasse.engine.unit import Kasse
-from kasse.web.auth import merchant_from_bearer
 
 __all__ = ["LIMITS", "StreamLimits", "router"]
 
@@ -94,15 +95,14 @@ def _frame(event: Event, base_url: str) -> str:
 
 
 async def _stream(request: Request, merchant_id: str, cursor: _Cursor, patterns: list[str]) -> AsyncIterator[str]:
-    kasse: Kasse = request.app.state.kasse
-    base_url = str(request.app.state.settings.base_url)
+    kasse, base = kasse_of(request), base_url(request)
     limits = LIMITS
     started = last_sent = monotonic_s()
     # An id without data sets the client's Last-Event-ID: a reconnect before any event still resumes here.
     yield f": connected\nid: {cursor.after}\n\n"
     while monotonic_s() - started < limits.max_duration_s and not await request.is_disconnected():
         events = await run_in_threadpool(_poll, kasse, merchant_id, cursor, limits)
-        frames = "".join(_frame(e, base_url) for e in events if matches(patterns, e.type))
+        frames = "".join(_frame(e, base) for e in events if matches(patterns, e.type))
         if not frames and monotonic_s() - last_sent >= limits.heartbeat_s:
             frames = ": keep-alive\n\n"
         if frames:
@@ -130,7 +130,7 @@ async def stream_events(
     """This merchant's new events as they happen (`id:`, `event:`, `data:` = the event as
     `GET /api/v1/events/{id}` shows it). With `Last-Event-ID` (or `starting_after`), first the events after it."""
     patterns = [p.strip() for p in types.split(",")] if types else ["*"]
-    cursor = await run_in_threadpool(_start, request.app.state.kasse, merchant_id, last_event_id or starting_after)
+    cursor = await run_in_threadpool(_start, kasse_of(request), merchant_id, last_event_id or starting_after)
     return StreamingResponse(
         _stream(request, merchant_id, cursor, patterns),
         media_type="text/event-stream",

@@ -10,19 +10,17 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from kasse.delivery.worker import Deliverer
+from kasse.dialects.native.auth import merchant_from_bearer
 from kasse.dialects.native.errors import ERROR_RESPONSES
 from kasse.dialects.native.numbers import INTEGRAL, Boolean, Number
 from kasse.dialects.native.schemas import ListOut, Url
 from kasse.dialects.native.translate import endpoint_out
+from kasse.dialects.native.validation import require_json
 from kasse.domain.errors import InvalidRequest, NotFound
 from kasse.domain.events import EventType
 from kasse.domain.webhooks import Delivery, DeliverySettings
+from kasse.edge.request import deliverer_of, kasse_of, targets_of
 from kasse.engine import webhooks
-from kasse.engine.targets import TargetGuard
-from kasse.engine.unit import Kasse
-from kasse.web.auth import merchant_from_bearer
-from kasse.web.validation import require_json
 
 __all__ = ["router"]
 
@@ -46,16 +44,6 @@ class EndpointUpdate(BaseModel):
     enabled_events: Annotated[list[EventPattern], Field(min_length=1, max_length=50)] | None = None
     description: Annotated[str, Field(max_length=500)] | None = None
     disabled: Boolean | None = None
-
-
-def _kasse(request: Request) -> Kasse:
-    kasse: Kasse = request.app.state.kasse
-    return kasse
-
-
-def _targets(request: Request) -> TargetGuard:
-    targets: TargetGuard = request.app.state.targets
-    return targets
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -92,8 +80,8 @@ def create_endpoint(request: Request, body: EndpointIn, merchant_id: MerchantId)
     unknown = [p for p in body.enabled_events if "*" not in p and p not in _KNOWN]
     if unknown:
         raise InvalidRequest("parameter_invalid", f"Unknown event type {unknown[0]!r}", param="enabled_events")
-    url = _targets(request).vet(body.url, param="url")
-    with _kasse(request).unit(merchant_id=merchant_id) as tx:
+    url = targets_of(request).vet(body.url, param="url")
+    with kasse_of(request).unit(merchant_id=merchant_id) as tx:
         endpoint = webhooks.create_endpoint(
             tx, url=url, enabled_events=body.enabled_events, description=body.description
         )
@@ -102,7 +90,7 @@ def create_endpoint(request: Request, body: EndpointIn, merchant_id: MerchantId)
 
 @router.get("/webhook_endpoints", response_model=ListOut)
 def list_endpoints(request: Request, merchant_id: MerchantId) -> JSONResponse:
-    with _kasse(request).read() as store:
+    with kasse_of(request).read() as store:
         page = store.list_endpoints(merchant_id=merchant_id)
     data = [endpoint_out(e) for e in page.items]
     return JSONResponse({"object": "list", "data": data, "has_more": page.has_more, "url": request.url.path})
@@ -110,7 +98,7 @@ def list_endpoints(request: Request, merchant_id: MerchantId) -> JSONResponse:
 
 @router.get("/webhook_endpoints/{endpoint_id}")
 def get_endpoint(request: Request, endpoint_id: str, merchant_id: MerchantId) -> JSONResponse:
-    with _kasse(request).read() as store:
+    with kasse_of(request).read() as store:
         endpoint = store.get_endpoint(merchant_id=merchant_id, endpoint_id=endpoint_id)
     if endpoint is None:
         raise NotFound("webhook endpoint", endpoint_id, param="id")
@@ -120,23 +108,23 @@ def get_endpoint(request: Request, endpoint_id: str, merchant_id: MerchantId) ->
 @router.post("/webhook_endpoints/{endpoint_id}")
 def update_endpoint(request: Request, endpoint_id: str, body: EndpointUpdate, merchant_id: MerchantId) -> JSONResponse:
     """Change the URL, events or description; `disabled: true` stops deliveries, `false` resumes them."""
-    url = None if body.url is None else _targets(request).vet(body.url, param="url")
+    url = None if body.url is None else targets_of(request).vet(body.url, param="url")
     change = webhooks.EndpointChange(url, body.enabled_events, body.description, body.disabled)
-    with _kasse(request).unit(merchant_id=merchant_id) as tx:
+    with kasse_of(request).unit(merchant_id=merchant_id) as tx:
         endpoint = webhooks.update_endpoint(tx, endpoint_id, change)
     return JSONResponse(endpoint_out(endpoint))
 
 
 @router.delete("/webhook_endpoints/{endpoint_id}")
 def delete_endpoint(request: Request, endpoint_id: str, merchant_id: MerchantId) -> JSONResponse:
-    with _kasse(request).unit(merchant_id=merchant_id) as tx:
+    with kasse_of(request).unit(merchant_id=merchant_id) as tx:
         webhooks.delete_endpoint(tx, endpoint_id)
     return JSONResponse({"id": endpoint_id, "object": "webhook_endpoint", "deleted": True})
 
 
 @router.post("/webhook_endpoints/{endpoint_id}/rotate_secret")
 def rotate_secret(request: Request, endpoint_id: str, merchant_id: MerchantId) -> JSONResponse:
-    with _kasse(request).unit(merchant_id=merchant_id) as tx:
+    with kasse_of(request).unit(merchant_id=merchant_id) as tx:
         endpoint = webhooks.rotate_secret(tx, endpoint_id)
     return JSONResponse(endpoint_out(endpoint, with_secret=True))
 
@@ -144,7 +132,7 @@ def rotate_secret(request: Request, endpoint_id: str, merchant_id: MerchantId) -
 @router.get("/events/{event_id}/deliveries", response_model=ListOut)
 def event_deliveries(request: Request, event_id: str, merchant_id: MerchantId) -> JSONResponse:
     """Every delivery of an event, with every attempt: request, response, latency, error."""
-    with _kasse(request).read() as store:
+    with kasse_of(request).read() as store:
         if store.get_event(merchant_id=merchant_id, event_id=event_id) is None:
             raise NotFound("event", event_id, param="id")
         items = store.deliveries_of_event(merchant_id=merchant_id, event_id=event_id)
@@ -157,11 +145,11 @@ def retry_delivery(
     request: Request, delivery_id: str, merchant_id: MerchantId, _body: Annotated[dict[str, Any] | None, Body()] = None
 ) -> JSONResponse:
     """Send a delivery again now, whatever its state; recorded as a new (manual) attempt."""
-    deliverer: Deliverer = request.app.state.deliverer
-    with _kasse(request).unit(merchant_id=merchant_id) as tx:
+    deliverer = deliverer_of(request)
+    with kasse_of(request).unit(merchant_id=merchant_id) as tx:
         delivery = webhooks.get_delivery(tx, delivery_id)
     deliverer.attempt(delivery, trigger="manual")
-    with _kasse(request).read() as store:
+    with kasse_of(request).read() as store:
         current = store.get_delivery(merchant_id=merchant_id, delivery_id=delivery_id)
         assert current is not None
         attempts = store.attempts_of(merchant_id=merchant_id, delivery_id=delivery_id)
@@ -191,7 +179,7 @@ def _settings_out(settings: DeliverySettings) -> dict[str, Any]:
 @router.get("/webhook_settings")
 def get_webhook_settings(request: Request, merchant_id: MerchantId) -> JSONResponse:
     """How this merchant's deliveries are sent: the timeout of each attempt and the gaps between retries."""
-    with _kasse(request).read() as store:
+    with kasse_of(request).read() as store:
         settings = store.merchant_settings(merchant_id=merchant_id)
     return JSONResponse(_settings_out(DeliverySettings.from_dict(settings.get("webhooks"))))
 
@@ -200,7 +188,7 @@ def get_webhook_settings(request: Request, merchant_id: MerchantId) -> JSONRespo
 def set_webhook_settings(request: Request, body: WebhookSettingsIn, merchant_id: MerchantId) -> JSONResponse:
     """`retry_schedule`: seconds before attempt 2, 3, … (default 1 min … 24 h, about three days in all);
     an empty list means a single attempt."""
-    with _kasse(request).unit(merchant_id=merchant_id) as tx:
+    with kasse_of(request).unit(merchant_id=merchant_id) as tx:
         current = DeliverySettings.from_dict(tx.store.merchant_settings(merchant_id=merchant_id).get("webhooks"))
         updated = DeliverySettings(
             timeout_s=body.timeout_seconds if body.timeout_seconds is not None else current.timeout_s,

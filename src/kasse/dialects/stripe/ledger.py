@@ -11,10 +11,11 @@ from starlette.responses import JSONResponse
 
 from kasse.dialects.stripe import schemas
 from kasse.dialects.stripe import translate as out
-from kasse.dialects.stripe.wire import MerchantId, Params, StripeRoute, kasse_of, stripe_list
+from kasse.dialects.stripe.wire import MerchantId, Params, StripeRoute, stripe_list
 from kasse.domain.errors import InvalidRequest, NotFound
 from kasse.domain.ledger import Account, Transfer
 from kasse.domain.states import CaptureState
+from kasse.edge.request import kasse_of
 from kasse.storage.store import Store
 
 __all__ = ["balance_transaction", "router"]

@@ -12,10 +12,11 @@ from kasse.dialects.stripe import schemas
 from kasse.dialects.stripe import translate as out
 from kasse.dialects.stripe.ledger import balance_transaction
 from kasse.dialects.stripe.loaders import ORIGIN, charge_of, find_charge, find_refund, find_source, refund_of
-from kasse.dialects.stripe.wire import MerchantId, Params, StripeRoute, base_url, kasse_of, post, stripe_list
+from kasse.dialects.stripe.wire import MerchantId, Params, StripeRoute, post, stripe_list
 from kasse.domain.errors import InvalidRequest, NotFound
 from kasse.domain.ids import new_token
 from kasse.domain.models import Capture, CaptureMethod, Method
+from kasse.edge.request import base_url, kasse_of
 from kasse.engine import captures, payments, refunds
 from kasse.engine.unit import Tx
 from kasse.storage.store import Store

@@ -28,7 +28,7 @@ __all__ = [
 _TO_STRIPE = {"pay": "src", "cap": "ch", "rfd": "re", "tr": "txn"}
 _TO_KASSE = {v: k for k, v in _TO_STRIPE.items()}
 USER_ABORT = "requested_by_customer"  # the hosted page's cancel button
-# The account the sandbox bank page prefills (kasse.web.pages.views.TEST_DATA): Commerzbank's example.
+# The account the sandbox bank page prefills (TEST_DATA of the hosted pages): Commerzbank's example.
 _IBAN, _BIC = "DE89370400440532013000", "COBADEFFXXX"
 
 

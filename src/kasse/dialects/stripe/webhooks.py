@@ -15,18 +15,10 @@ from kasse.dialects.stripe import schemas
 from kasse.dialects.stripe import translate as out
 from kasse.dialects.stripe.notifications import event_out
 from kasse.dialects.stripe.provider_events import PREFIX
-from kasse.dialects.stripe.wire import (
-    MerchantId,
-    Params,
-    StripeRoute,
-    base_url,
-    kasse_of,
-    post,
-    stripe_list,
-    targets_of,
-)
+from kasse.dialects.stripe.wire import MerchantId, Params, StripeRoute, post, stripe_list
 from kasse.domain.errors import InvalidRequest, NotFound
 from kasse.domain.webhooks import WebhookEndpoint
+from kasse.edge.request import base_url, kasse_of, targets_of
 from kasse.engine import webhooks
 from kasse.engine.unit import Tx
 

@@ -5,14 +5,10 @@ idempotent POSTs (keys kept 24 hours)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends
-from fastapi.routing import APIRoute
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -21,83 +17,43 @@ from kasse.codecs.bracket import decode_bracket_form, decode_bracket_pairs
 from kasse.dialects.stripe.errors import stripe_error, stripe_error_response, unexpected_error
 from kasse.domain.errors import DomainError, InvalidRequest, Unauthenticated
 from kasse.domain.ids import new_token
-from kasse.engine.merchants import hash_secret, merchant_for_secret_key
-from kasse.engine.targets import TargetGuard
-from kasse.engine.unit import Kasse, Tx
-from kasse.web.idempotency import fingerprint, run_idempotent
+from kasse.edge.auth import Authenticator, Presented, basic_user, bearer, merchant_of_secret_key
+from kasse.edge.errors import dialect_route
+from kasse.edge.idempotency import fingerprint, run_idempotent
+from kasse.edge.request import kasse_of
+from kasse.engine.unit import Tx
 
-__all__ = ["MerchantId", "Params", "StripeRoute", "base_url", "kasse_of", "post", "stripe_list", "targets_of"]
+__all__ = ["MerchantId", "Params", "StripeRoute", "post", "stripe_list"]
 
 IDEMPOTENCY_TTL_S = 86_400
 
 
-class StripeRoute(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        inner = super().get_route_handler()
-
-        async def handler(request: Request) -> Response:
-            try:
-                response = await inner(request)
-            except DomainError as exc:
-                response = stripe_error_response(exc)
-            except HTTPException as exc:
-                response = stripe_error(exc.status_code, "invalid_request_error", None, str(exc.detail))
-            except Exception as exc:
-                response = unexpected_error(exc)
-            response.headers["Request-Id"] = "req_" + new_token(12)
-            return response
-
-        return handler
+def _render(exc: Exception) -> Response:
+    if isinstance(exc, DomainError):
+        return stripe_error_response(exc)
+    if isinstance(exc, HTTPException):
+        return stripe_error(exc.status_code, "invalid_request_error", None, str(exc.detail))
+    return unexpected_error(exc)
 
 
-def kasse_of(request: Request) -> Kasse:
-    kasse: Kasse = request.app.state.kasse
-    return kasse
+StripeRoute = dialect_route(_render, headers=lambda: {"Request-Id": "req_" + new_token(12)}, name="StripeRoute")
 
 
-def targets_of(request: Request) -> TargetGuard:
-    targets: TargetGuard = request.app.state.targets
-    return targets
+def _missing() -> Exception:
+    return Unauthenticated(
+        "You did not provide an API key. You need to provide your API key in the Authorization header, "
+        "using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY')."
+    )
 
 
-def base_url(request: Request) -> str:
-    return str(request.app.state.settings.base_url)
+def _invalid(presented: Presented) -> Exception:
+    key = presented.secret
+    shown = key[:8] + "*" * max(len(key) - 12, 0) + key[-4:] if len(key) > 12 else "*" * len(key)
+    return Unauthenticated(f"Invalid API Key provided: {shown}")
 
 
-def _secret_key(request: Request) -> str | None:
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    value = value.strip()
-    if scheme.lower() == "bearer" and value:
-        return value
-    if scheme.lower() == "basic" and value:
-        try:
-            user = base64.b64decode(value, validate=True).decode().partition(":")[0]
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        return user or None
-    return None
-
-
-def _lookup(kasse: Kasse, key: str) -> str | None:
-    with kasse.read() as store:
-        return merchant_for_secret_key(store, key)
-
-
-async def stripe_merchant(request: Request) -> str:
-    key = _secret_key(request)
-    if key is None:
-        raise Unauthenticated(
-            "You did not provide an API key. You need to provide your API key in the Authorization header, "
-            "using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY')."
-        )
-    cache: dict[str, str] = request.app.state.key_cache
-    hashed = hash_secret(key)
-    merchant_id = cache.get(hashed) or await run_in_threadpool(_lookup, kasse_of(request), key)
-    if merchant_id is None:
-        shown = key[:8] + "*" * max(len(key) - 12, 0) + key[-4:] if len(key) > 12 else "*" * len(key)
-        raise Unauthenticated(f"Invalid API Key provided: {shown}")
-    cache[hashed] = merchant_id
-    return merchant_id
+# The secret key as Bearer token or as Basic user name (stripe-python sends Bearer; curl -u sends Basic).
+stripe_merchant = Authenticator[str]("secret_key", (bearer, basic_user), merchant_of_secret_key, _missing, _invalid)
 
 
 async def stripe_params(request: Request) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from kasse.domain.clock import MerchantClock, utc
 from kasse.domain.errors import DomainError
 from kasse.domain.models import Payment
 from kasse.domain.states import PaymentState
+from kasse.edge.request import kasse_of
 from kasse.engine import merchants, payments
 from kasse.engine.unit import Kasse, Tx
 from kasse.web.i18n import pick_language, translator
@@ -87,11 +88,6 @@ def perform(kasse: Kasse, token: str, action: str) -> Acted | None:
     return Acted(Found(payment, found.merchant_name, payment.status), changed=True)
 
 
-def _kasse(request: Request) -> Kasse:
-    kasse: Kasse = request.app.state.kasse
-    return kasse
-
-
 def _language(request: Request, payment: Payment | None, explicit: object) -> str:
     locale = payment.customer.get("locale") if payment is not None else None
     return pick_language(
@@ -130,7 +126,7 @@ def static(request: Request, name: str) -> Response:
 
 @router.get("/{token}")
 def show(request: Request, token: str) -> Response:
-    found = lookup(_kasse(request), token)
+    found = lookup(kasse_of(request), token)
     explicit = request.query_params.get("lang")
     if found is None:
         return _not_found(_language(request, None, explicit))
@@ -138,7 +134,7 @@ def show(request: Request, token: str) -> Response:
     if found.status is not PaymentState.REQUIRES_ACTION:
         return _not_open(request, found, lang)
     cookie = security.csrf_value(request)
-    secret = merchants.page_secret(_kasse(request), merchant_id=found.payment.merchant_id)
+    secret = merchants.page_secret(kasse_of(request), merchant_id=found.payment.merchant_id)
     csrf = security.csrf_field(secret, token, cookie)
     response = views.payment_page(views.payment_view(found.payment, found.merchant_name, lang), lang=lang, csrf=csrf)
     path = f"/pay/{found.payment.redirect_token}"
@@ -161,14 +157,14 @@ async def act(request: Request, token: str) -> Response:
         action, explicit, submitted = form.get("action"), form.get("lang"), form.get(security.CSRF_FIELD)
     lang = _language(request, None, explicit)
     t = translator(lang)
-    secret = await run_in_threadpool(page_key, _kasse(request), token)
+    secret = await run_in_threadpool(page_key, kasse_of(request), token)
     if secret is None:
         return _not_found(lang)
     if not security.csrf_ok(request, submitted, secret=secret, page_token=token):
         return views.message_page(lang=lang, status=403, title=t("forbidden_title"), body=t("forbidden_body"))
     if not isinstance(action, str) or action not in ACTIONS:
         return views.message_page(lang=lang, status=400, title=t("bad_request_title"), body=t("bad_request_body"))
-    acted = await run_in_threadpool(perform, _kasse(request), token, action)
+    acted = await run_in_threadpool(perform, kasse_of(request), token, action)
     if acted is None:
         return _not_found(lang)
     return _after(request, acted, _language(request, acted.found.payment, explicit))

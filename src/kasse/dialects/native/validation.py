@@ -9,8 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from kasse.dialects.native.errors import STATUS_FOR, native_error
 from kasse.domain.errors import InvalidRequest
-from kasse.web.errors import STATUS_FOR, native_error
 
 __all__ = ["UnsupportedMediaType", "param_name", "require_json", "validation_error"]
 
