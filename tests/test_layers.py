@@ -1,5 +1,5 @@
 """The package layers, checked on the source's syntax tree (every import, including those inside
-functions): domain ← codecs, storage ← engine ← delivery ← dialects ← web ← cli. A dialect imports no
+functions): domain ← codecs, storage ← engine ← delivery, edge, pages ← dialects ← web ← cli. A dialect imports no
 other dialect and nothing of ``web``; time is read only through ``kasse.domain.clock``, and the engine
 never sleeps."""
 
@@ -24,9 +24,10 @@ ALLOWED: dict[str, set[str]] = {
     "engine": {"domain", "storage", "codecs"},
     "delivery": {"domain", "storage", "engine", "codecs"},
     "edge": {"domain", "storage", "engine", "codecs", "delivery", "config"},
-    "dialects": {"domain", "storage", "engine", "codecs", "delivery", "edge"},
-    "web": {"domain", "storage", "engine", "codecs", "delivery", "edge", "dialects", "config"},
-    "cli": {"domain", "storage", "engine", "codecs", "delivery", "edge", "dialects", "web", "config"},
+    "pages": {"domain", "storage", "engine", "codecs", "edge"},
+    "dialects": {"domain", "storage", "engine", "codecs", "delivery", "edge", "pages"},
+    "web": {"domain", "storage", "engine", "codecs", "delivery", "edge", "pages", "dialects", "config"},
+    "cli": {"domain", "storage", "engine", "codecs", "delivery", "edge", "pages", "dialects", "web", "config"},
     "config": set(),
     "__init__": set(),
 }

@@ -16,7 +16,7 @@ from kasse.domain.urls import with_query_param
 from kasse.engine import payments
 from kasse.engine.merchants import SANDBOX
 from kasse.engine.unit import Kasse
-from kasse.web.i18n import LANGUAGES, MESSAGES, format_amount, pick_language
+from kasse.pages.i18n import LANGUAGES, MESSAGES, format_amount, pick_language
 from tests.conftest import AUTH
 
 SHOP_RETURN = "https://shop.example/return"

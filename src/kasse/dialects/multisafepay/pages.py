@@ -8,28 +8,28 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from kasse.dialects.multisafepay.redirects import msp_return_url
 from kasse.domain.states import PaymentState
 from kasse.domain.urls import safe_http_url
 from kasse.edge.request import kasse_of
-from kasse.web.pages import views
-from kasse.web.pages.routes import _language, _not_found, _not_open, lookup, static
-from kasse.web.pages.views import _render
+from kasse.pages import kit, views
+from kasse.pages.views import _render
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/multisafepay/pay", include_in_schema=False)
-router.get("/static/{name}")(static)  # the stylesheet, relative to the page as on the bank page
+router.get("/static/{name}")(kit.static)  # the stylesheet, relative to the page as on the bank page
 
 
 @router.get("/{token}")
 async def payment_page(request: Request, token: str) -> Response:
-    found = await run_in_threadpool(lookup, kasse_of(request), token)
+    found = await run_in_threadpool(kit.lookup, kasse_of(request), token)
     explicit = request.query_params.get("lang")
     if found is None:
-        return _not_found(_language(request, None, explicit))
-    lang = _language(request, found.payment, explicit)
+        return kit.not_found(kit.language(request, None, explicit))
+    lang = kit.language(request, found.payment, explicit)
     if found.status is not PaymentState.REQUIRES_ACTION:
-        return _not_open(request, found, lang)
+        return kit.not_open(found, lang, link=safe_http_url(msp_return_url(found.payment, found.status.value)))
     view = views.payment_view(found.payment, found.merchant_name, lang)
     # Relative to /multisafepay/pay/{token}: the bank page and the stylesheet stay under this server.
     return _render(

@@ -9,24 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from functools import partial
 
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from kasse.dialects._base import return_url_for
-from kasse.domain.clock import MerchantClock, utc
 from kasse.domain.errors import DomainError
 from kasse.domain.models import Payment
 from kasse.domain.states import PaymentState
 from kasse.edge.request import kasse_of
 from kasse.engine import merchants, payments
 from kasse.engine.unit import Kasse, Tx
-from kasse.web.i18n import pick_language, translator
-from kasse.web.pages import security, views
+from kasse.pages import kit, security, views
+from kasse.pages.i18n import translator
+from kasse.pages.kit import Found
 
 __all__ = ["router"]
 
@@ -37,14 +36,6 @@ ACTIONS: dict[str, Callable[[Tx, str], Payment]] = {
     "decline": payments.decline,
     "cancel": partial(payments.cancel, reason="requested_by_customer"),
 }
-_MAX_TOKEN_LENGTH = 128
-
-
-@dataclass(frozen=True, slots=True)
-class Found:
-    payment: Payment
-    merchant_name: str
-    status: PaymentState  # as the customer should see it (see shown_status)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,84 +44,33 @@ class Acted:
     changed: bool
 
 
-def shown_status(payment: Payment, now: datetime) -> PaymentState:
-    """The expiry timer fires on the scheduler's next tick; until it has, the deadline already counts
-    for the customer, so a page left open past it cannot be approved."""
-    if payment.status is PaymentState.REQUIRES_ACTION and now >= utc(payment.expires_at):
-        return PaymentState.EXPIRED
-    return payment.status
-
-
-def lookup(kasse: Kasse, token: str) -> Found | None:
-    if not token or len(token) > _MAX_TOKEN_LENGTH:
-        return None
-    with kasse.read() as store:
-        payment = store.find_payment_by_token(token)
-        merchant = None if payment is None else store.get_merchant(merchant_id=payment.merchant_id)
-    if payment is None or merchant is None:
-        return None
-    now = MerchantClock(merchant.clock_offset_us, merchant.clock_frozen_at).now(kasse.wall())
-    return Found(payment, merchant.name, shown_status(payment, now))
-
-
 def perform(kasse: Kasse, token: str, action: str) -> Acted | None:
     """Run the customer's answer in one unit of work. Anything the engine refuses (a double submit,
     the expiry timer or the merchant's cancel winning a race) leaves the payment as it is."""
-    found = lookup(kasse, token)
+    found = kit.lookup(kasse, token)
     if found is None or found.status is not PaymentState.REQUIRES_ACTION:
         return None if found is None else Acted(found, changed=False)
     try:
         with kasse.unit(merchant_id=found.payment.merchant_id) as tx:
             payment = ACTIONS[action](tx, found.payment.id)
     except DomainError:
-        again = lookup(kasse, token)
+        again = kit.lookup(kasse, token)
         return None if again is None else Acted(again, changed=False)
     return Acted(Found(payment, found.merchant_name, payment.status), changed=True)
 
 
-def _language(request: Request, payment: Payment | None, explicit: object) -> str:
-    locale = payment.customer.get("locale") if payment is not None else None
-    return pick_language(
-        query=explicit if isinstance(explicit, str) else None,
-        customer_locale=locale if isinstance(locale, str) else None,
-        accept_language=request.headers.get("accept-language"),
-        country=payment.country if payment is not None else None,
-    )
-
-
-def _not_found(lang: str) -> Response:
-    t = translator(lang)
-    return views.message_page(lang=lang, status=404, title=t("not_found_title"), body=t("not_found_body"), tone="error")
-
-
-def _not_open(request: Request, found: Found, lang: str) -> Response:
-    t = translator(lang)
-    status = found.status.value
-    return views.message_page(
-        lang=lang, status=409, title=t("not_open_title"), body=t("not_open_body", status=t(f"status_{status}")),
-        payment=found.payment, link=return_url_for(request.app.state.dialects, found.payment, status),
-    )  # fmt: skip
-
-
 @router.get("/static/{name}")
 def static(request: Request, name: str) -> Response:
-    found = views.asset(name)
-    if found is None:
-        return PlainTextResponse("Not found", status_code=404)
-    content, media_type, version = found
-    # Pages link the versioned URL, whose content never changes: cache it for good; anything else revalidates.
-    cache = "public, max-age=31536000, immutable" if request.query_params.get("v") == version else "no-cache"
-    headers = {"Cache-Control": cache, "X-Content-Type-Options": "nosniff"}
-    return Response(content, media_type=media_type, headers=headers)
+    return kit.static(request, name)
 
 
 @router.get("/{token}")
 def show(request: Request, token: str) -> Response:
-    found = lookup(kasse_of(request), token)
+    found = kit.lookup(kasse_of(request), token)
     explicit = request.query_params.get("lang")
     if found is None:
-        return _not_found(_language(request, None, explicit))
-    lang = _language(request, found.payment, explicit)
+        return kit.not_found(kit.language(request, None, explicit))
+    lang = kit.language(request, found.payment, explicit)
     if found.status is not PaymentState.REQUIRES_ACTION:
         return _not_open(request, found, lang)
     cookie = security.csrf_value(request)
@@ -144,7 +84,7 @@ def show(request: Request, token: str) -> Response:
 
 def page_key(kasse: Kasse, token: str) -> bytes | None:
     """The key this payment page's form values are signed with; None for an unknown page."""
-    if not token or len(token) > _MAX_TOKEN_LENGTH:
+    if not token or len(token) > kit.MAX_TOKEN_LENGTH:
         return None
     with kasse.read() as store:
         payment = store.find_payment_by_token(token)
@@ -155,19 +95,19 @@ def page_key(kasse: Kasse, token: str) -> bytes | None:
 async def act(request: Request, token: str) -> Response:
     async with request.form() as form:
         action, explicit, submitted = form.get("action"), form.get("lang"), form.get(security.CSRF_FIELD)
-    lang = _language(request, None, explicit)
+    lang = kit.language(request, None, explicit)
     t = translator(lang)
     secret = await run_in_threadpool(page_key, kasse_of(request), token)
     if secret is None:
-        return _not_found(lang)
+        return kit.not_found(lang)
     if not security.csrf_ok(request, submitted, secret=secret, page_token=token):
         return views.message_page(lang=lang, status=403, title=t("forbidden_title"), body=t("forbidden_body"))
     if not isinstance(action, str) or action not in ACTIONS:
         return views.message_page(lang=lang, status=400, title=t("bad_request_title"), body=t("bad_request_body"))
     acted = await run_in_threadpool(perform, kasse_of(request), token, action)
     if acted is None:
-        return _not_found(lang)
-    return _after(request, acted, _language(request, acted.found.payment, explicit))
+        return kit.not_found(lang)
+    return _after(request, acted, kit.language(request, acted.found.payment, explicit))
 
 
 def _after(request: Request, acted: Acted, lang: str) -> Response:
@@ -178,3 +118,8 @@ def _after(request: Request, acted: Acted, lang: str) -> Response:
     if acted.changed:
         return views.result_page(acted.found.payment, lang)
     return _not_open(request, acted.found, lang)
+
+
+def _not_open(request: Request, found: Found, lang: str) -> Response:
+    link = return_url_for(request.app.state.dialects, found.payment, found.status.value)
+    return kit.not_open(found, lang, link=link)

@@ -14,8 +14,8 @@ from starlette.responses import HTMLResponse
 
 from kasse.domain.models import Method, Payment
 from kasse.domain.states import PaymentState
-from kasse.web.i18n import format_amount, translator
-from kasse.web.pages.security import harden
+from kasse.pages.i18n import format_amount, translator
+from kasse.pages.security import harden
 
 __all__ = ["TEST_DATA", "PaymentView", "asset", "message_page", "payment_page", "payment_view", "result_page"]
 
@@ -81,11 +81,11 @@ def _plan(payment: Payment, lang: str) -> list[tuple[str, str]]:
 
 @cache
 def asset(name: str) -> tuple[bytes, str, str] | None:
-    """(content, media type, version) of a file in ``web/static``; None for anything else."""
+    """(content, media type, version) of a file in ``pages/static``; None for anything else."""
     match = _ASSET_NAME.fullmatch(name)
     if match is None:
         return None
-    path = files("kasse.web").joinpath("static", name)
+    path = files("kasse.pages").joinpath("static", name)
     if not path.is_file():
         return None
     content = path.read_bytes()
@@ -102,7 +102,7 @@ def _asset_url(name: str) -> str:
 @cache
 def _environment() -> Environment:
     return Environment(
-        loader=PackageLoader("kasse.web", "templates"),
+        loader=PackageLoader("kasse.pages", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
