@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kasse.domain.clock import MerchantClock
-from kasse.domain.errors import Conflict, NotFound
+from kasse.domain.errors import Conflict, ErrorCode, NotFound
 from kasse.domain.models import TimerKind
 from kasse.engine import captures, payments, refunds, serial
 from kasse.engine.unit import Kasse, Tx
@@ -145,7 +145,7 @@ def advance_clock(kasse: Kasse, *, merchant_id: str, seconds: float) -> ClockRea
     advance of the merchant to end first (see ``serial``)."""
     with serial.clock_held(kasse, merchant_id=merchant_id, wait_s=serial.CLOCK_WAIT_S) as held:
         if not held:
-            raise Conflict("clock_advance_running", "Another clock advance of this merchant is still running")
+            raise Conflict(ErrorCode.CLOCK_ADVANCE_RUNNING, "Another clock advance of this merchant is still running")
         target = serial.retrying(lambda: move_clock(kasse, merchant_id=merchant_id, seconds=seconds))
         fired = fire_until(kasse, merchant_id=merchant_id, until=target)
     with kasse.unit(merchant_id=merchant_id) as tx:

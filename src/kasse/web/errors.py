@@ -7,26 +7,10 @@ from __future__ import annotations
 
 from starlette.responses import JSONResponse
 
-from kasse.domain.errors import (
-    Conflict,
-    DomainError,
-    IdempotencyMismatch,
-    InvalidRequest,
-    InvalidTransition,
-    NotFound,
-    Unauthenticated,
-)
+from kasse.dialects.native.errors import STATUS_FOR
+from kasse.domain.errors import DomainError
 
 __all__ = ["STATUS_FOR", "error_response", "native_error"]
-
-STATUS_FOR: dict[type[DomainError], int] = {
-    InvalidRequest: 400,
-    Unauthenticated: 401,
-    NotFound: 404,
-    InvalidTransition: 409,
-    Conflict: 409,
-    IdempotencyMismatch: 422,
-}
 
 
 def native_error(status: int, type_: str, code: str, message: str, param: str | None = None) -> JSONResponse:
@@ -36,5 +20,4 @@ def native_error(status: int, type_: str, code: str, message: str, param: str | 
 
 
 def error_response(exc: DomainError) -> JSONResponse:
-    status = next((STATUS_FOR[cls] for cls in type(exc).__mro__ if cls in STATUS_FOR), 400)
-    return native_error(status, exc.kind, exc.code, exc.message, exc.param)
+    return native_error(STATUS_FOR[exc.code], exc.kind, exc.code, exc.message, exc.param)

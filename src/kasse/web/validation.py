@@ -9,18 +9,15 @@ from fastapi.exceptions import RequestValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from kasse.domain.errors import InvalidRequest
-from kasse.web.errors import STATUS_FOR, native_error
+from kasse.domain.errors import ErrorCode, InvalidRequest
+from kasse.web.errors import native_error
 
 __all__ = ["UnsupportedMediaType", "param_name", "require_json", "validation_error"]
 
 
 class UnsupportedMediaType(InvalidRequest):
     def __init__(self, ctype: str) -> None:
-        super().__init__("unsupported_media_type", f"Content-Type must be application/json, not {ctype}")
-
-
-STATUS_FOR[UnsupportedMediaType] = 415
+        super().__init__(ErrorCode.UNSUPPORTED_MEDIA_TYPE, f"Content-Type must be application/json, not {ctype}")
 
 
 async def require_json(request: Request) -> None:

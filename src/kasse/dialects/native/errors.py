@@ -1,13 +1,48 @@
-"""Native errors: every domain error class has an HTTP status (``kasse.web.errors.STATUS_FOR``) and keeps
-its own stable code; this module only names the native error shape for the OpenAPI document."""
+"""Native errors: the native API answers with the engine's own codes, so its map gives every code an HTTP
+status; ``kasse.web.errors`` renders the native shape with it. The OpenAPI document names the shape."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from kasse.dialects.native.schemas import ErrorOut
+from kasse.domain.errors import ErrorCode
 
-__all__ = ["ERROR_RESPONSES"]
+__all__ = ["ERROR_RESPONSES", "STATUS_FOR"]
+
+E = ErrorCode
+# Every engine code (tests/test_dialect_maps.py fails on a gap); no default.
+STATUS_FOR: dict[ErrorCode, int] = {
+    E.PARAMETER_INVALID: 400,
+    E.PARAMETER_MISSING: 400,
+    E.PARAMETER_UNKNOWN: 400,
+    E.UNSUPPORTED_MEDIA_TYPE: 415,
+    E.IDEMPOTENCY_KEY_INVALID: 400,
+    E.INVALID_API_KEY: 401,
+    E.URL_INVALID: 400,
+    E.URL_REFUSED: 400,
+    E.INVALID_AMOUNT: 400,
+    E.INVALID_CURRENCY: 400,
+    E.INVALID_EXPIRES_IN: 400,
+    E.AMOUNT_OUT_OF_RANGE: 400,
+    E.AMOUNT_TOO_LARGE: 400,
+    E.CURRENCY_NOT_SUPPORTED: 400,
+    E.COUNTRY_NOT_SUPPORTED: 400,
+    E.CURRENCY_COUNTRY_MISMATCH: 400,
+    E.CAPTURE_METHOD_NOT_SUPPORTED: 400,
+    E.RESOURCE_MISSING: 404,
+    E.INVALID_STATE: 409,
+    E.PAYMENT_NOT_OPEN: 409,
+    E.PAYMENT_EXPIRED: 409,
+    E.NOTHING_TO_CAPTURE: 409,
+    E.PAYMENT_NOT_REFUNDABLE: 409,
+    E.ALREADY_REFUNDED: 409,
+    E.REFUND_WINDOW_EXPIRED: 409,
+    E.IDEMPOTENCY_KEY_REUSED: 422,
+    E.CONCURRENT_UPDATE: 409,
+    E.DATABASE_CONFLICT: 409,
+    E.CLOCK_ADVANCE_RUNNING: 409,
+}
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "Invalid request: the error names the field"},

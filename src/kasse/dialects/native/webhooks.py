@@ -15,7 +15,7 @@ from kasse.dialects.native.errors import ERROR_RESPONSES
 from kasse.dialects.native.numbers import INTEGRAL, Boolean, Number
 from kasse.dialects.native.schemas import ListOut, Url
 from kasse.dialects.native.translate import endpoint_out
-from kasse.domain.errors import InvalidRequest, NotFound
+from kasse.domain.errors import ErrorCode, InvalidRequest, NotFound
 from kasse.domain.events import EventType
 from kasse.domain.webhooks import Delivery, DeliverySettings
 from kasse.engine import webhooks
@@ -91,7 +91,7 @@ def create_endpoint(request: Request, body: EndpointIn, merchant_id: MerchantId)
     carries the Standard Webhooks signing secret (`whsec_…`)."""
     unknown = [p for p in body.enabled_events if "*" not in p and p not in _KNOWN]
     if unknown:
-        raise InvalidRequest("parameter_invalid", f"Unknown event type {unknown[0]!r}", param="enabled_events")
+        raise InvalidRequest(ErrorCode.PARAMETER_INVALID, f"Unknown event type {unknown[0]!r}", param="enabled_events")
     url = _targets(request).vet(body.url, param="url")
     with _kasse(request).unit(merchant_id=merchant_id) as tx:
         endpoint = webhooks.create_endpoint(
