@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse
 from kasse.dialects.native.errors import STATUS_FOR
 from kasse.domain.errors import DomainError
 
-__all__ = ["STATUS_FOR", "error_response", "native_error"]
+__all__ = ["error_response", "native_error"]
 
 
 def native_error(status: int, type_: str, code: str, message: str, param: str | None = None) -> JSONResponse:
