@@ -47,7 +47,7 @@ def _domain_errors() -> list[type[errors.DomainError]]:
 @pytest.mark.parametrize("error", _domain_errors(), ids=lambda c: c.__name__)
 def test_every_domain_error_has_a_multisafepay_error(error: type[errors.DomainError]) -> None:
     instance = errors.DomainError.__new__(error)
-    errors.DomainError.__init__(instance, "some_code", "Something went wrong")
+    errors.DomainError.__init__(instance, errors.ErrorCode.PARAMETER_INVALID, "Something went wrong")
     mapped = msp_errors.from_domain(instance)
     assert 1000 <= mapped.code <= 1100 and 400 <= mapped.status < 500
     assert msp_errors.error_body(mapped.code, mapped.info) == {

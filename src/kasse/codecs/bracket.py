@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from kasse.domain.errors import InvalidRequest
+from kasse.domain.errors import ErrorCode, InvalidRequest
 
 __all__ = ["decode_bracket_form", "decode_bracket_pairs", "encode_bracket_form", "encode_bracket_pairs"]
 
@@ -31,11 +31,11 @@ def decode_bracket_form(body: bytes | str) -> dict[str, Any]:
     try:
         text = body.decode("utf-8") if isinstance(body, bytes) else body
     except UnicodeDecodeError:
-        raise InvalidRequest("parameter_invalid", "The request body is not valid UTF-8") from None
+        raise InvalidRequest(ErrorCode.PARAMETER_INVALID, "The request body is not valid UTF-8") from None
     try:
         pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=1000)
     except ValueError as exc:
-        raise InvalidRequest("parameter_invalid", f"Invalid request body: {exc}") from None
+        raise InvalidRequest(ErrorCode.PARAMETER_INVALID, f"Invalid request body: {exc}") from None
     return decode_bracket_pairs(pairs)
 
 
@@ -46,10 +46,10 @@ def decode_bracket_pairs(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     for key, value in pairs:
         match = _KEY.fullmatch(key)
         if match is None:
-            raise InvalidRequest("parameter_invalid", f"Invalid parameter name: {key}", param=key)
+            raise InvalidRequest(ErrorCode.PARAMETER_INVALID, f"Invalid parameter name: {key}", param=key)
         path = [match.group(1), *_PART.findall(match.group(2))]
         if len(path) > MAX_DEPTH:
-            raise InvalidRequest("parameter_invalid", f"Parameter nested too deeply: {key}", param=key)
+            raise InvalidRequest(ErrorCode.PARAMETER_INVALID, f"Parameter nested too deeply: {key}", param=key)
         _put(root, path, value, key)
     return {name: _listify(value) for name, value in root.items()}
 
@@ -58,20 +58,20 @@ def _put(node: dict[str, Any], path: list[str], value: str, key: str) -> None:
     head, rest = path[0], path[1:]
     if not rest:
         if isinstance(node.get(head), dict | list):
-            raise InvalidRequest("parameter_invalid", f"Invalid hash or array: {key}", param=key)
+            raise InvalidRequest(ErrorCode.PARAMETER_INVALID, f"Invalid hash or array: {key}", param=key)
         node[head] = value
         return
     if rest == [""]:  # name[]=value appends
         existing = node.setdefault(head, [])
         if not isinstance(existing, list):
-            raise InvalidRequest("parameter_invalid", f"Invalid array: {key}", param=key)
+            raise InvalidRequest(ErrorCode.PARAMETER_INVALID, f"Invalid array: {key}", param=key)
         existing.append(value)
         return
     child = node.setdefault(head, {})
     if not isinstance(child, dict):
-        raise InvalidRequest("parameter_invalid", f"Invalid hash: {key}", param=key)
+        raise InvalidRequest(ErrorCode.PARAMETER_INVALID, f"Invalid hash: {key}", param=key)
     if rest[0] == "":
-        raise InvalidRequest("parameter_invalid", f"Invalid parameter name: {key}", param=key)
+        raise InvalidRequest(ErrorCode.PARAMETER_INVALID, f"Invalid parameter name: {key}", param=key)
     _put(child, rest, value, key)
 
 

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode
 
 from kasse.codecs import jsonwire
-from kasse.domain.errors import InvalidRequest
+from kasse.domain.errors import ErrorCode, InvalidRequest
 
 __all__ = [
     "decode_form",
@@ -78,11 +78,11 @@ def decode_form(body: bytes | str) -> dict[str, str]:
         text = body.decode("utf-8") if isinstance(body, bytes) else body
         pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
     except ValueError as exc:  # UnicodeDecodeError included
-        raise InvalidRequest("parameter_invalid", f"Invalid request body: {exc}") from None
+        raise InvalidRequest(ErrorCode.PARAMETER_INVALID, f"Invalid request body: {exc}") from None
     form: dict[str, str] = {}
     for name, value in pairs:
         if name in form:
-            raise InvalidRequest("parameter_invalid", f"Parameter {name} sent twice", param=name)
+            raise InvalidRequest(ErrorCode.PARAMETER_INVALID, f"Parameter {name} sent twice", param=name)
         form[name] = value
     return form
 
@@ -114,7 +114,7 @@ def indexed(form: Mapping[str, str], families: tuple[str, ...]) -> dict[int, dic
             # "it[01]" next to "it[1]" would be the same row twice: only canonical numbers are indices.
             if not (index.isascii() and index.isdigit()) or str(int(index)) != index:
                 param = f"{family}[{index}]"
-                raise InvalidRequest("parameter_invalid", f"Invalid index in {param}", param=param)
+                raise InvalidRequest(ErrorCode.PARAMETER_INVALID, f"Invalid index in {param}", param=param)
             rows.setdefault(int(index), {})[family] = value
     return dict(sorted(rows.items()))
 

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from kasse.delivery.render import shortest_retry_s
 from kasse.delivery.worker import LEASE_MARGIN_S, Deliverer
 from kasse.domain.clock import monotonic_s
-from kasse.domain.errors import Conflict
+from kasse.domain.errors import Conflict, ErrorCode
 from kasse.domain.webhooks import DISABLE_AFTER_FAILING_S
 from kasse.engine import serial, timers
 from kasse.engine.timers import ClockReading, Fired
@@ -42,7 +42,7 @@ def advance(deliverer: Deliverer, *, merchant_id: str, seconds: float) -> tuple[
     fired timers) and the attempts made."""
     with serial.clock_held(deliverer.kasse, merchant_id=merchant_id, wait_s=serial.CLOCK_WAIT_S) as held:
         if not held:
-            raise Conflict("clock_advance_running", "Another clock advance of this merchant is still running")
+            raise Conflict(ErrorCode.CLOCK_ADVANCE_RUNNING, "Another clock advance of this merchant is still running")
         return advance_held(deliverer, merchant_id=merchant_id, seconds=seconds)
 
 

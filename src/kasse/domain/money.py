@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from kasse.domain.errors import InvalidRequest
+from kasse.domain.errors import ErrorCode, InvalidRequest
 
 __all__ = ["CURRENCY_EXPONENTS", "Money", "exponent", "major_to_minor", "minor_to_major", "require_minor"]
 
@@ -181,7 +181,7 @@ def exponent(currency: str, *, param: str = "currency") -> int:
         return CURRENCY_EXPONENTS[currency]
     except KeyError:
         raise InvalidRequest(
-            "invalid_currency", f"Unknown currency '{currency}': expected an ISO 4217 code", param=param
+            ErrorCode.INVALID_CURRENCY, f"Unknown currency '{currency}': expected an ISO 4217 code", param=param
         ) from None
 
 
@@ -232,7 +232,7 @@ def require_minor(value: object, *, param: str = "amount") -> int:
     would be stored as a fraction of a cent (SQLite keeps REAL in an integer column)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidRequest(
-            "invalid_amount", f"Amount must be a whole number of minor units, not {value!r}", param=param
+            ErrorCode.INVALID_AMOUNT, f"Amount must be a whole number of minor units, not {value!r}", param=param
         )
     return value
 
@@ -253,13 +253,13 @@ def major_to_minor(value: str | Decimal | int, currency: str, *, param: str = "a
     try:
         dec = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except InvalidOperation:
-        raise InvalidRequest("invalid_amount", f"Invalid amount '{value}'", param=param) from None
+        raise InvalidRequest(ErrorCode.INVALID_AMOUNT, f"Invalid amount '{value}'", param=param) from None
     if not dec.is_finite():
-        raise InvalidRequest("invalid_amount", f"Invalid amount '{value}'", param=param)
+        raise InvalidRequest(ErrorCode.INVALID_AMOUNT, f"Invalid amount '{value}'", param=param)
     scaled = dec.scaleb(exp)
     if scaled != scaled.to_integral_value():
         raise InvalidRequest(
-            "invalid_amount",
+            ErrorCode.INVALID_AMOUNT,
             f"Amount {value} has more than {exp} decimal places for {currency}",
             param=param,
         )

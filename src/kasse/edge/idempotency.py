@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from kasse.domain.clock import utc
-from kasse.domain.errors import IdempotencyMismatch, InvalidRequest
+from kasse.domain.errors import ErrorCode, IdempotencyMismatch, InvalidRequest
 from kasse.engine.unit import Kasse, Tx
 
 __all__ = ["Outcome", "fingerprint", "run_idempotent"]
@@ -54,7 +54,7 @@ def run_idempotent(
     """Run ``operation`` in one unit of work, recording (or replaying) its response under ``key``."""
     if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
         raise InvalidRequest(
-            "idempotency_key_invalid",
+            ErrorCode.IDEMPOTENCY_KEY_INVALID,
             f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters",
             param="Idempotency-Key",
         )

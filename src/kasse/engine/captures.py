@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from kasse.domain.errors import Conflict, InvalidRequest
+from kasse.domain.errors import Conflict, ErrorCode, InvalidRequest
 from kasse.domain.events import EventType
 from kasse.domain.ledger import Account
 from kasse.domain.models import Capture, Payment, Scenario, Settlement, TimerKind
@@ -31,10 +31,10 @@ def capture(
     amount = payment.amount_capturable_minor if amount_minor is None else require_minor(amount_minor)
     apply_payment(payment.status, PaymentTrigger.CAPTURE)  # raises if illegal
     if payment.amount_capturable_minor == 0:
-        raise Conflict("nothing_to_capture", f"Payment {payment.id} has nothing left to capture")
+        raise Conflict(ErrorCode.NOTHING_TO_CAPTURE, f"Payment {payment.id} has nothing left to capture")
     if not 0 < amount <= payment.amount_capturable_minor:
         raise InvalidRequest(
-            "amount_too_large",
+            ErrorCode.AMOUNT_TOO_LARGE,
             f"amount must be between 1 and {payment.amount_capturable_minor} (the capturable amount)",
             param="amount",
         )

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from kasse.domain.errors import Conflict, InvalidRequest
+from kasse.domain.errors import Conflict, ErrorCode, InvalidRequest
 from kasse.domain.events import EventType
 from kasse.domain.ids import new_token
 from kasse.domain.ledger import Account
@@ -73,25 +73,25 @@ def validate(cmd: CreatePayment) -> None:
     ):
         # A payment expired at birth would fire its expiry at a time before its own creation.
         raise InvalidRequest(
-            "invalid_expires_in", "expires_in must be a positive number of seconds", param="expires_in"
+            ErrorCode.INVALID_EXPIRES_IN, "expires_in must be a positive number of seconds", param="expires_in"
         )
     if not rules.min_amount_minor <= cmd.amount_minor <= rules.max_amount_minor:
         raise InvalidRequest(
-            "amount_out_of_range",
+            ErrorCode.AMOUNT_OUT_OF_RANGE,
             f"amount must be between {rules.min_amount_minor} and {rules.max_amount_minor} minor units",
             param="amount",
         )
     if cmd.currency not in rules.currencies[cmd.method]:
         allowed = ", ".join(sorted(rules.currencies[cmd.method]))
         raise InvalidRequest(
-            "currency_not_supported",
+            ErrorCode.CURRENCY_NOT_SUPPORTED,
             f"{cmd.method.value} does not support {cmd.currency}; use one of {allowed}",
             param="currency",
         )
     if cmd.country is not None and cmd.country not in rules.countries[cmd.method]:
         allowed = ", ".join(sorted(rules.countries[cmd.method]))
         raise InvalidRequest(
-            "country_not_supported",
+            ErrorCode.COUNTRY_NOT_SUPPORTED,
             f"{cmd.method.value} is not available in {cmd.country}; use one of {allowed}",
             param="country",
         )
@@ -99,7 +99,7 @@ def validate(cmd: CreatePayment) -> None:
         expected = rules.country_currency.get(cmd.country)
         if expected is not None and expected != cmd.currency:
             raise InvalidRequest(
-                "currency_country_mismatch",
+                ErrorCode.CURRENCY_COUNTRY_MISMATCH,
                 f"Klarna in {cmd.country} takes {expected}, not {cmd.currency}",
                 param="currency",
             )
@@ -109,7 +109,7 @@ def validate(cmd: CreatePayment) -> None:
         and Method.SOFORT not in rules.manual_capture_methods
     ):
         raise InvalidRequest(
-            "capture_method_not_supported",
+            ErrorCode.CAPTURE_METHOD_NOT_SUPPORTED,
             "Sofort is always captured with the authorization; use capture=automatic",
             param="capture",
         )
@@ -192,7 +192,7 @@ def _require_open(tx: Tx, payment: Payment) -> None:
     """The customer's deadline counts from the instant it passes, not from when the expiry timer gets
     to fire (the scheduler polls live clocks): a late answer from the bank is refused."""
     if tx.now >= payment.expires_at:
-        raise Conflict("payment_expired", f"Payment {payment.id} expired at {payment.expires_at.isoformat()}")
+        raise Conflict(ErrorCode.PAYMENT_EXPIRED, f"Payment {payment.id} expired at {payment.expires_at.isoformat()}")
 
 
 def authorize(tx: Tx, payment_id: str) -> Payment:
@@ -253,7 +253,8 @@ def extend_expiry(tx: Tx, payment_id: str, *, by_s: int) -> Payment:
     payment = get_payment(tx, payment_id)
     if payment.status is not PaymentState.REQUIRES_ACTION:
         raise Conflict(
-            "payment_not_open", f"Payment {payment.id} is {payment.status.value}; only an open payment can be extended"
+            ErrorCode.PAYMENT_NOT_OPEN,
+            f"Payment {payment.id} is {payment.status.value}; only an open payment can be extended",
         )
     _require_open(tx, payment)
     payment.expires_at = tx.now + timedelta(seconds=by_s)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from kasse.domain.errors import Conflict, InvalidRequest, NotFound
+from kasse.domain.errors import Conflict, ErrorCode, InvalidRequest, NotFound
 from kasse.domain.events import EventType
 from kasse.domain.ledger import Account
 from kasse.domain.models import Payment, Refund, TimerKind
@@ -37,19 +37,19 @@ def create_refund(
     payment = get_payment(tx, payment_id)
     if payment.status not in _REFUNDABLE:
         raise Conflict(
-            "payment_not_refundable",
+            ErrorCode.PAYMENT_NOT_REFUNDABLE,
             f"Payment {payment.id} is {payment.status.value}; only processing or succeeded payments can be refunded",
         )
     window_s = rules_for(payment.origin).refund_window_s
     if window_s is not None and payment.authorized_at and tx.now > payment.authorized_at + timedelta(seconds=window_s):
-        raise Conflict("refund_window_expired", f"Payment {payment.id} is too old to be refunded")
+        raise Conflict(ErrorCode.REFUND_WINDOW_EXPIRED, f"Payment {payment.id} is too old to be refunded")
     refundable = payment.amount_refundable_minor
     amount = refundable if amount_minor is None else require_minor(amount_minor)
     if refundable <= 0:
-        raise Conflict("already_refunded", f"Payment {payment.id} has already been refunded in full")
+        raise Conflict(ErrorCode.ALREADY_REFUNDED, f"Payment {payment.id} has already been refunded in full")
     if not 0 < amount <= refundable:
         raise InvalidRequest(
-            "amount_too_large",
+            ErrorCode.AMOUNT_TOO_LARGE,
             f"amount must be between 1 and {refundable} (what is left to refund)",
             param="amount",
         )

@@ -20,7 +20,7 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError
 
 from kasse.domain.clock import Pause, real_pause
-from kasse.domain.errors import Conflict
+from kasse.domain.errors import Conflict, ErrorCode
 from kasse.engine.unit import Kasse
 
 __all__ = ["CLOCK_WAIT_S", "clock_held", "retrying", "transient"]
@@ -64,6 +64,6 @@ def retrying(step: Callable[[], T], *, what: str = "clock advance", pause: Pause
             log.warning("%s: transient database error, attempt %d: %s", what, attempt + 1, exc.orig)
             pause(0.01 * 2**attempt)
     raise Conflict(
-        "database_conflict",
+        ErrorCode.DATABASE_CONFLICT,
         f"The {what} kept meeting concurrent changes; try again (with the same Idempotency-Key)",
     )

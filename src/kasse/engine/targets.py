@@ -15,7 +15,7 @@ from ipaddress import ip_address
 from typing import NewType
 from urllib.parse import urlsplit
 
-from kasse.domain.errors import InvalidRequest
+from kasse.domain.errors import ErrorCode, InvalidRequest
 from kasse.domain.targets import IPAddress, TargetPolicy, literal_address, refusal
 from kasse.domain.urls import http_url_problem
 
@@ -97,14 +97,14 @@ class TargetGuard:
         through only where the policy is ``any`` or lists that name: it is checked again at each send."""
         problem = http_url_problem(url)
         if problem is not None:
-            raise InvalidRequest("url_invalid", f"Invalid {param}: {problem}", param=param)
+            raise InvalidRequest(ErrorCode.URL_INVALID, f"Invalid {param}: {problem}", param=param)
         try:
             self.resolve(url)
         except TargetRefused as exc:
-            raise InvalidRequest("url_refused", f"Invalid {param}: {exc}", param=param) from None
+            raise InvalidRequest(ErrorCode.URL_REFUSED, f"Invalid {param}: {exc}", param=param) from None
         except TargetUnresolved as exc:
             host = (urlsplit(url).hostname or "").rstrip(".")
             if self.policy.mode != "any" and host not in self.policy.hosts:
                 message = f"Invalid {param}: {exc}; KASSE_WEBHOOK_TARGETS is {self.policy.describe()}"
-                raise InvalidRequest("url_refused", message, param=param) from None
+                raise InvalidRequest(ErrorCode.URL_REFUSED, message, param=param) from None
         return CheckedUrl(url)

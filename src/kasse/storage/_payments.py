@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, func, insert, select, update
 
-from kasse.domain.errors import Conflict
+from kasse.domain.errors import Conflict, ErrorCode
 from kasse.domain.models import Capture, Merchant, Payment, Refund
 from kasse.storage import schema as s
 from kasse.storage._base import Page, StoreBase
@@ -136,7 +136,7 @@ class PaymentQueries(StoreBase):
             },
         )
         if result.rowcount != 1:
-            raise Conflict("concurrent_update", f"Payment {payment.id} was changed concurrently; retry")
+            raise Conflict(ErrorCode.CONCURRENT_UPDATE, f"Payment {payment.id} was changed concurrently; retry")
         payment.version = version + 1
 
     def list_payments(

@@ -26,7 +26,7 @@ from typing import Any
 
 from kasse.delivery import clock
 from kasse.delivery.worker import Deliverer
-from kasse.domain.errors import Conflict, DomainError, IdempotencyMismatch, NotFound
+from kasse.domain.errors import Conflict, DomainError, ErrorCode, IdempotencyMismatch, NotFound
 from kasse.edge.idempotency import Outcome
 from kasse.engine import serial, timers
 from kasse.engine.unit import Kasse, Tx
@@ -130,7 +130,9 @@ class Advances:
         merchant_id = request.merchant_id
         with serial.clock_held(self.kasse, merchant_id=merchant_id, wait_s=serial.CLOCK_WAIT_S) as held:
             if not held:
-                raise Conflict("clock_advance_running", "Another clock advance of this merchant is still running")
+                raise Conflict(
+                    ErrorCode.CLOCK_ADVANCE_RUNNING, "Another clock advance of this merchant is still running"
+                )
             stored = self._stored(request)  # again: the advance this one waited for may have had its key
             if stored is not None and stored[0] != RUNNING:
                 return Outcome(stored[0], stored[1], replayed=True)

@@ -24,7 +24,7 @@ from kasse.dialects.native.schemas import (
     RefundOut,
 )
 from kasse.dialects.native.validation import require_json
-from kasse.domain.errors import InvalidRequest, NotFound
+from kasse.domain.errors import ErrorCode, InvalidRequest, NotFound
 from kasse.domain.ledger import Account
 from kasse.domain.models import Scenario
 from kasse.edge.idempotency import Outcome, fingerprint, run_idempotent
@@ -60,7 +60,7 @@ def _post(request: Request, merchant_id: str, key: str | None, payload: Any, ope
 def _one_cursor(starting_after: str | None, ending_before: str | None) -> None:
     if starting_after and ending_before:
         raise InvalidRequest(
-            "parameter_invalid", "Give starting_after or ending_before, not both", param="ending_before"
+            ErrorCode.PARAMETER_INVALID, "Give starting_after or ending_before, not both", param="ending_before"
         )
 
 
@@ -106,10 +106,10 @@ def _parse_time(value: str | None, param: str) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except (ValueError, OverflowError, OSError):
         raise InvalidRequest(
-            "parameter_invalid", f"Invalid {param}: use ISO 8601 or Unix seconds", param=param
+            ErrorCode.PARAMETER_INVALID, f"Invalid {param}: use ISO 8601 or Unix seconds", param=param
         ) from None
     if parsed.tzinfo is None:
-        raise InvalidRequest("parameter_invalid", f"Invalid {param}: give a time zone (e.g. Z)", param=param)
+        raise InvalidRequest(ErrorCode.PARAMETER_INVALID, f"Invalid {param}: give a time zone (e.g. Z)", param=param)
     return parsed
 
 

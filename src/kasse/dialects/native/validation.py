@@ -9,18 +9,15 @@ from fastapi.exceptions import RequestValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from kasse.dialects.native.errors import STATUS_FOR, native_error
-from kasse.domain.errors import InvalidRequest
+from kasse.dialects.native.errors import native_error
+from kasse.domain.errors import ErrorCode, InvalidRequest
 
 __all__ = ["UnsupportedMediaType", "param_name", "require_json", "validation_error"]
 
 
 class UnsupportedMediaType(InvalidRequest):
     def __init__(self, ctype: str) -> None:
-        super().__init__("unsupported_media_type", f"Content-Type must be application/json, not {ctype}")
-
-
-STATUS_FOR[UnsupportedMediaType] = 415
+        super().__init__(ErrorCode.UNSUPPORTED_MEDIA_TYPE, f"Content-Type must be application/json, not {ctype}")
 
 
 async def require_json(request: Request) -> None:

@@ -16,7 +16,7 @@ from kasse.dialects.native.numbers import INTEGRAL, Boolean, Number
 from kasse.dialects.native.schemas import ListOut, Url
 from kasse.dialects.native.translate import endpoint_out
 from kasse.dialects.native.validation import require_json
-from kasse.domain.errors import InvalidRequest, NotFound
+from kasse.domain.errors import ErrorCode, InvalidRequest, NotFound
 from kasse.domain.events import EventType
 from kasse.domain.webhooks import Delivery, DeliverySettings
 from kasse.edge.request import deliverer_of, kasse_of, targets_of
@@ -79,7 +79,7 @@ def create_endpoint(request: Request, body: EndpointIn, merchant_id: MerchantId)
     carries the Standard Webhooks signing secret (`whsec_…`)."""
     unknown = [p for p in body.enabled_events if "*" not in p and p not in _KNOWN]
     if unknown:
-        raise InvalidRequest("parameter_invalid", f"Unknown event type {unknown[0]!r}", param="enabled_events")
+        raise InvalidRequest(ErrorCode.PARAMETER_INVALID, f"Unknown event type {unknown[0]!r}", param="enabled_events")
     url = targets_of(request).vet(body.url, param="url")
     with kasse_of(request).unit(merchant_id=merchant_id) as tx:
         endpoint = webhooks.create_endpoint(

@@ -1,50 +1,99 @@
 """Stripe's error shape ``{"error": {type, code, message, param}}`` with Stripe's HTTP statuses, so
 stripe-python raises the class a shop's code catches (``_api_requestor.specific_v1_api_error``): 400 and
 404 → ``InvalidRequestError`` (``IdempotencyError`` for type ``idempotency_error``), 401 →
-``AuthenticationError``, 5xx → ``APIError``."""
+``AuthenticationError``, 409 → retried, 5xx → ``APIError``."""
 
 from __future__ import annotations
 
 import logging
+from enum import StrEnum
+from typing import NamedTuple
 
 from starlette.responses import JSONResponse
 
-from kasse.domain.errors import (
-    Conflict,
-    DomainError,
-    IdempotencyMismatch,
-    InvalidRequest,
-    InvalidTransition,
-    NotFound,
-    Unauthenticated,
-)
+from kasse.domain.errors import DomainError, ErrorCode, InvalidRequest
 
-__all__ = ["STATUS_FOR", "STRIPE_CODE", "stripe_error", "stripe_error_response", "unexpected_error"]
+__all__ = [
+    "STRIPE_ERRORS",
+    "StripeCode",
+    "StripeError",
+    "StripeRefusal",
+    "stripe_error",
+    "stripe_error_response",
+    "unexpected_error",
+]
 
 log = logging.getLogger(__name__)
 
-STATUS_FOR: dict[type[DomainError], int] = {
-    InvalidRequest: 400,
-    Unauthenticated: 401,
-    NotFound: 404,
-    InvalidTransition: 400,
-    Conflict: 400,
-    IdempotencyMismatch: 400,
-}
 
-# Engine codes in Stripe's vocabulary (Stripe's published error codes); unlisted codes pass through.
-STRIPE_CODE: dict[str, str | None] = {
-    "already_refunded": "charge_already_refunded",
-    "payment_not_refundable": "charge_not_refundable",
-    "refund_window_expired": "charge_not_refundable",
-    "amount_too_large": "amount_too_large",
-    "invalid_state": "invalid_source_usage",
-    "nothing_to_capture": "invalid_source_usage",
-    "payment_expired": "invalid_source_usage",
-    "concurrent_update": "lock_timeout",
-    "url_refused": "url_invalid",  # a webhook target the policy refuses (docs/security.md)
-    "idempotency_key_reused": None,
-    "invalid_api_key": None,
+class StripeCode(StrEnum):
+    """Stripe's own codes (its error-code list) that the engine has no word for."""
+
+    AMOUNT_TOO_SMALL = "amount_too_small"
+    CHARGE_ALREADY_REFUNDED = "charge_already_refunded"
+    CHARGE_NOT_REFUNDABLE = "charge_not_refundable"
+    INVALID_CHARGE_AMOUNT = "invalid_charge_amount"
+    INVALID_SOFORT_COUNTRY = "invalid_sofort_country"
+    INVALID_SOURCE_USAGE = "invalid_source_usage"
+    LOCK_TIMEOUT = "lock_timeout"
+    PARAMETER_INVALID_INTEGER = "parameter_invalid_integer"
+    PARAMETER_INVALID_STRING = "parameter_invalid_string"
+    PAYMENT_METHOD_NOT_AVAILABLE = "payment_method_not_available"
+    RESOURCE_MISSING = "resource_missing"  # as a 400: a list cursor that names no object
+    SOURCE_NOT_CHARGEABLE = "source_not_chargeable"
+
+
+class StripeRefusal(InvalidRequest):
+    """A request the Stripe dialect refuses in Stripe's words, before the engine sees it: always a 400
+    ``invalid_request_error``; elsewhere it reads as the engine's ``parameter_invalid``."""
+
+    def __init__(self, stripe_code: StripeCode, message: str, *, param: str | None = None) -> None:
+        super().__init__(ErrorCode.PARAMETER_INVALID, message, param=param)
+        self.stripe_code = stripe_code
+
+
+class StripeError(NamedTuple):
+    status: int
+    type: str
+    code: str | None  # None: Stripe sends no code (authentication, idempotency)
+
+
+def _invalid(code: str | None) -> StripeError:
+    return StripeError(400, "invalid_request_error", code)
+
+
+E = ErrorCode
+# Every engine code in Stripe's words (its error-code list); a code Stripe has no word for is sent as is.
+STRIPE_ERRORS: dict[ErrorCode, StripeError] = {
+    E.PARAMETER_INVALID: _invalid("parameter_invalid"),
+    E.PARAMETER_MISSING: _invalid("parameter_missing"),
+    E.PARAMETER_UNKNOWN: _invalid("parameter_unknown"),
+    E.UNSUPPORTED_MEDIA_TYPE: _invalid("unsupported_media_type"),
+    E.IDEMPOTENCY_KEY_INVALID: _invalid("idempotency_key_invalid"),
+    E.INVALID_API_KEY: StripeError(401, "invalid_request_error", None),
+    E.URL_INVALID: _invalid("url_invalid"),
+    E.URL_REFUSED: _invalid("url_invalid"),  # a webhook target the policy refuses (docs/security.md)
+    E.INVALID_AMOUNT: _invalid("invalid_amount"),
+    E.INVALID_CURRENCY: _invalid("invalid_currency"),
+    E.INVALID_EXPIRES_IN: _invalid("invalid_expires_in"),
+    E.AMOUNT_OUT_OF_RANGE: _invalid("amount_out_of_range"),
+    E.AMOUNT_TOO_LARGE: _invalid("amount_too_large"),
+    E.CURRENCY_NOT_SUPPORTED: _invalid("currency_not_supported"),
+    E.COUNTRY_NOT_SUPPORTED: _invalid("country_not_supported"),
+    E.CURRENCY_COUNTRY_MISMATCH: _invalid("currency_country_mismatch"),
+    E.CAPTURE_METHOD_NOT_SUPPORTED: _invalid("capture_method_not_supported"),
+    E.RESOURCE_MISSING: StripeError(404, "invalid_request_error", "resource_missing"),
+    E.INVALID_STATE: _invalid(StripeCode.INVALID_SOURCE_USAGE),
+    E.PAYMENT_NOT_OPEN: _invalid("payment_not_open"),
+    E.PAYMENT_EXPIRED: _invalid(StripeCode.INVALID_SOURCE_USAGE),
+    E.NOTHING_TO_CAPTURE: _invalid(StripeCode.INVALID_SOURCE_USAGE),
+    E.PAYMENT_NOT_REFUNDABLE: _invalid(StripeCode.CHARGE_NOT_REFUNDABLE),
+    E.ALREADY_REFUNDED: _invalid(StripeCode.CHARGE_ALREADY_REFUNDED),
+    E.REFUND_WINDOW_EXPIRED: _invalid(StripeCode.CHARGE_NOT_REFUNDABLE),
+    E.IDEMPOTENCY_KEY_REUSED: StripeError(400, "idempotency_error", None),
+    E.CONCURRENT_UPDATE: StripeError(409, "api_error", StripeCode.LOCK_TIMEOUT),  # stripe-python retries 409s
+    E.DATABASE_CONFLICT: _invalid("database_conflict"),
+    E.CLOCK_ADVANCE_RUNNING: _invalid("clock_advance_running"),
 }
 
 
@@ -56,11 +105,9 @@ def stripe_error(status: int, type_: str, code: str | None, message: str, param:
 
 
 def stripe_error_response(exc: DomainError) -> JSONResponse:
-    status = next((STATUS_FOR[cls] for cls in type(exc).__mro__ if cls in STATUS_FOR), 400)
-    type_ = "idempotency_error" if isinstance(exc, IdempotencyMismatch) else "invalid_request_error"
-    code = STRIPE_CODE.get(exc.code, exc.code)
-    if isinstance(exc, Conflict) and exc.code == "concurrent_update":
-        status, type_ = 409, "api_error"  # stripe-python retries 409s
+    if isinstance(exc, StripeRefusal):
+        return stripe_error(400, "invalid_request_error", exc.stripe_code, exc.message, exc.param)
+    status, type_, code = STRIPE_ERRORS[exc.code]
     return stripe_error(status, type_, code, exc.message, exc.param)
 
 

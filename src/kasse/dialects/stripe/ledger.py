@@ -11,8 +11,9 @@ from starlette.responses import JSONResponse
 
 from kasse.dialects.stripe import schemas
 from kasse.dialects.stripe import translate as out
+from kasse.dialects.stripe.errors import StripeCode, StripeRefusal
 from kasse.dialects.stripe.wire import MerchantId, Params, StripeRoute, stripe_list
-from kasse.domain.errors import InvalidRequest, NotFound
+from kasse.domain.errors import NotFound
 from kasse.domain.ledger import Account, Transfer
 from kasse.domain.states import CaptureState
 from kasse.edge.request import kasse_of
@@ -78,7 +79,9 @@ def list_balance_transactions(request: Request, merchant_id: MerchantId, params:
     for value in (page_in.starting_after, page_in.ending_before):
         found = None if value is None else out.kasse_id(value, "txn")
         if value is not None and found is None:
-            raise InvalidRequest("resource_missing", f"No such balance transaction: '{value}'", param="starting_after")
+            raise StripeRefusal(
+                StripeCode.RESOURCE_MISSING, f"No such balance transaction: '{value}'", param="starting_after"
+            )
         cursors.append(found)
     with kasse_of(request).read() as store:
         page = store.list_transfers_with_codes(

@@ -10,10 +10,11 @@ from starlette.responses import JSONResponse
 
 from kasse.dialects.stripe import schemas
 from kasse.dialects.stripe import translate as out
+from kasse.dialects.stripe.errors import StripeCode, StripeRefusal
 from kasse.dialects.stripe.ledger import balance_transaction
 from kasse.dialects.stripe.loaders import ORIGIN, charge_of, find_charge, find_refund, find_source, refund_of
 from kasse.dialects.stripe.wire import MerchantId, Params, StripeRoute, post, stripe_list
-from kasse.domain.errors import InvalidRequest, NotFound
+from kasse.domain.errors import ErrorCode, InvalidRequest, NotFound
 from kasse.domain.ids import new_token
 from kasse.domain.models import Capture, CaptureMethod, Method
 from kasse.edge.request import base_url, kasse_of
@@ -77,23 +78,23 @@ def _charge(tx: Tx, merchant_id: str, body: schemas.ChargeIn) -> Capture:
     payment = find_source(tx.store, merchant_id, body.source, param="source")
     status = out.source_status(payment)
     if status == "consumed":
-        raise InvalidRequest(
-            "invalid_source_usage",
+        raise StripeRefusal(
+            StripeCode.INVALID_SOURCE_USAGE,
             f"The source {body.source} has already been used in a charge; Sofort sources are single_use.",
             param="source",
         )
     if status != "chargeable":
-        raise InvalidRequest(
-            "source_not_chargeable", f"The source {body.source} is {status}, not chargeable.", param="source"
+        raise StripeRefusal(
+            StripeCode.SOURCE_NOT_CHARGEABLE, f"The source {body.source} is {status}, not chargeable.", param="source"
         )
     if body.currency != payment.currency:
         raise InvalidRequest(
-            "invalid_currency", f"The charge currency must match the source's ({payment.currency.lower()})",
+            ErrorCode.INVALID_CURRENCY, f"The charge currency must match the source's ({payment.currency.lower()})",
             param="currency",
         )  # fmt: skip
     if body.amount != payment.amount_minor:
-        raise InvalidRequest(
-            "invalid_charge_amount",
+        raise StripeRefusal(
+            StripeCode.INVALID_CHARGE_AMOUNT,
             f"The charge amount must match the single-use source's amount ({payment.amount_minor})",
             param="amount",
         )
@@ -166,7 +167,7 @@ def _cursor(value: str | None, prefix: str) -> str | None:
         return None
     found = out.kasse_id(value, prefix)
     if found is None:
-        raise InvalidRequest("resource_missing", f"No such object: '{value}'", param="starting_after")
+        raise StripeRefusal(StripeCode.RESOURCE_MISSING, f"No such object: '{value}'", param="starting_after")
     return found
 
 

@@ -6,8 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kasse.dialects.stripe.errors import StripeCode as S
+from kasse.dialects.stripe.errors import StripeRefusal
+from kasse.domain.errors import ErrorCode as E
 from kasse.domain.errors import InvalidRequest
-from kasse.domain.models import Approval, Scenario, Settlement
+from kasse.domain.models import Approval, Method, Scenario, Settlement
+from kasse.domain.money import minor_to_major
+from kasse.domain.rules import STRIPE
 from kasse.domain.urls import http_url_problem
 
 __all__ = [
@@ -24,7 +29,12 @@ __all__ = [
     "source_in",
 ]
 
-SOFORT_COUNTRIES = ("AT", "BE", "DE", "ES", "IT", "NL")  # the seed; the engine's rules check them again
+# Sofort's rules are the engine's (kasse.domain.rules.STRIPE); they are checked here first to refuse in
+# Stripe's words and order, then again by the engine.
+SOFORT_COUNTRIES = tuple(sorted(STRIPE.countries[Method.SOFORT]))
+SOFORT_CURRENCIES = tuple(sorted(STRIPE.currencies[Method.SOFORT]))
+MIN_AMOUNT, MAX_AMOUNT = STRIPE.min_amount_minor, STRIPE.max_amount_minor
+DESCRIPTOR_MAX = 35  # Sofort's statement descriptor (the seed); the engine does not read descriptors
 LANGUAGES = ("de", "en", "es", "it", "fr", "nl", "pl")
 DESCRIPTOR_FORBIDDEN = set("/(){}")
 REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
@@ -39,18 +49,20 @@ EVENT_TYPES = frozenset({
 })  # fmt: skip
 
 
-def _invalid(code: str, message: str, param: str) -> InvalidRequest:
+def _invalid(code: E | S, message: str, param: str) -> InvalidRequest:
+    if isinstance(code, S):
+        return StripeRefusal(code, message, param=param)
     return InvalidRequest(code, message, param=param)
 
 
 def _missing(param: str) -> InvalidRequest:
-    return _invalid("parameter_missing", f"Missing required param: {param}.", param)
+    return _invalid(E.PARAMETER_MISSING, f"Missing required param: {param}.", param)
 
 
 def check_known(params: dict[str, Any], allowed: set[str]) -> None:
     for key in params:
         if key not in allowed:
-            raise _invalid("parameter_unknown", f"Received unknown parameter: {key}", key)
+            raise _invalid(E.PARAMETER_UNKNOWN, f"Received unknown parameter: {key}", key)
 
 
 def _string(params: dict[str, Any], name: str, *, param: str | None = None, max_length: int = 5000) -> str | None:
@@ -59,9 +71,9 @@ def _string(params: dict[str, Any], name: str, *, param: str | None = None, max_
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _invalid("parameter_invalid_string", f"Invalid string: {param} must be a string", param)
+        raise _invalid(S.PARAMETER_INVALID_STRING, f"Invalid string: {param} must be a string", param)
     if len(value) > max_length:
-        raise _invalid("parameter_invalid", f"Invalid {param}: at most {max_length} characters", param)
+        raise _invalid(E.PARAMETER_INVALID, f"Invalid {param}: at most {max_length} characters", param)
     return value
 
 
@@ -71,7 +83,7 @@ def _url(params: dict[str, Any], name: str, *, param: str | None = None) -> str 
     value = _string(params, name, param=param, max_length=10_000)
     problem = None if not value else http_url_problem(value)
     if problem is not None:
-        raise _invalid("url_invalid", f"Not a valid URL: {param} {problem}", param)
+        raise _invalid(E.URL_INVALID, f"Not a valid URL: {param} {problem}", param)
     return value
 
 
@@ -80,7 +92,7 @@ def _integer(params: dict[str, Any], name: str) -> int | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip().lstrip("-").isdigit():
-        raise _invalid("parameter_invalid_integer", f"Invalid integer: {value}", name)
+        raise _invalid(S.PARAMETER_INVALID_INTEGER, f"Invalid integer: {value}", name)
     return int(value)
 
 
@@ -89,7 +101,7 @@ def _hash(params: dict[str, Any], name: str) -> dict[str, Any]:
     if value is None or value == "":
         return {}
     if not isinstance(value, dict):
-        raise _invalid("parameter_invalid", f"Invalid hash: {name} must be a hash", name)
+        raise _invalid(E.PARAMETER_INVALID, f"Invalid hash: {name} must be a hash", name)
     return value
 
 
@@ -97,16 +109,16 @@ def metadata_in(params: dict[str, Any]) -> dict[str, str | None]:
     """Stripe's metadata update semantics: a key set to "" is removed (None here)."""
     raw = _hash(params, "metadata")
     if len(raw) > MAX_METADATA_KEYS:
-        raise _invalid("parameter_invalid", f"Invalid metadata: at most {MAX_METADATA_KEYS} keys", "metadata")
+        raise _invalid(E.PARAMETER_INVALID, f"Invalid metadata: at most {MAX_METADATA_KEYS} keys", "metadata")
     out: dict[str, str | None] = {}
     for key, value in raw.items():
         param = f"metadata[{key}]"
         if len(key) > MAX_KEY:
-            raise _invalid("parameter_invalid", f"Invalid metadata key: at most {MAX_KEY} characters", param)
+            raise _invalid(E.PARAMETER_INVALID, f"Invalid metadata key: at most {MAX_KEY} characters", param)
         if not isinstance(value, str):
-            raise _invalid("parameter_invalid", f"Invalid metadata value for {key}: must be a string", param)
+            raise _invalid(E.PARAMETER_INVALID, f"Invalid metadata value for {key}: must be a string", param)
         if len(value) > MAX_VALUE:
-            raise _invalid("parameter_invalid", f"Invalid metadata value: at most {MAX_VALUE} characters", param)
+            raise _invalid(E.PARAMETER_INVALID, f"Invalid metadata value: at most {MAX_VALUE} characters", param)
         out[key] = value or None
     return out
 
@@ -115,19 +127,20 @@ def _currency(params: dict[str, Any]) -> str:
     currency = _string(params, "currency", max_length=3)
     if currency is None:
         raise _missing("currency")
-    if currency.lower() != "eur":
-        raise _invalid("invalid_currency", f"Sofort only supports eur, not {currency}", "currency")
-    return "EUR"
+    if currency.upper() not in SOFORT_CURRENCIES:
+        allowed = ", ".join(c.lower() for c in SOFORT_CURRENCIES)
+        raise _invalid(E.INVALID_CURRENCY, f"Sofort only supports {allowed}, not {currency}", "currency")
+    return currency.upper()
 
 
 def _descriptor(params: dict[str, Any]) -> str | None:
     value = _string(params, "statement_descriptor", max_length=10_000)
     if value is None:
         return None
-    if len(value) > 35 or DESCRIPTOR_FORBIDDEN & set(value):
+    if len(value) > DESCRIPTOR_MAX or DESCRIPTOR_FORBIDDEN & set(value):
         raise _invalid(
-            "parameter_invalid",
-            "Invalid statement_descriptor: Sofort allows at most 35 characters and none of / ( ) { }",
+            E.PARAMETER_INVALID,
+            f"Invalid statement_descriptor: Sofort allows at most {DESCRIPTOR_MAX} characters and none of / ( ) {{ }}",
             "statement_descriptor",
         )
     return value
@@ -155,9 +168,9 @@ def owner_in(params: dict[str, Any]) -> dict[str, Any]:
     owner = _hash(params, "owner")
     for key, value in owner.items():
         if key not in _OWNER_FIELDS:
-            raise _invalid("parameter_unknown", f"Received unknown parameter: owner[{key}]", f"owner[{key}]")
+            raise _invalid(E.PARAMETER_UNKNOWN, f"Received unknown parameter: owner[{key}]", f"owner[{key}]")
         if key != "address" and not isinstance(value, str):
-            raise _invalid("parameter_invalid_string", f"Invalid string: owner[{key}]", f"owner[{key}]")
+            raise _invalid(S.PARAMETER_INVALID_STRING, f"Invalid string: owner[{key}]", f"owner[{key}]")
     return {k: v for k, v in owner.items() if v != ""}
 
 
@@ -176,20 +189,22 @@ def source_in(params: dict[str, Any]) -> SourceIn:
         raise _missing("type")
     if kind != "sofort":
         raise _invalid(
-            "payment_method_not_available", f"Kasse's Stripe dialect supports type=sofort, not {kind}", "type"
+            S.PAYMENT_METHOD_NOT_AVAILABLE, f"Kasse's Stripe dialect supports type=sofort, not {kind}", "type"
         )
     amount = _integer(params, "amount")
     if amount is None:
         raise _missing("amount")
     currency = _currency(params)
-    if amount < 100:
-        raise _invalid("invalid_amount", "Sofort enforces a minimum payment amount of 1 EUR (amount=100).", "amount")
-    if amount > 99_999_999:
-        raise _invalid("invalid_amount", "Amount must be no more than 99999999.", "amount")
+    if amount < MIN_AMOUNT:
+        least = f"{minor_to_major(MIN_AMOUNT, currency).normalize():f} {currency}"
+        message = f"Sofort enforces a minimum payment amount of {least} (amount={MIN_AMOUNT})."
+        raise _invalid(E.INVALID_AMOUNT, message, "amount")
+    if amount > MAX_AMOUNT:
+        raise _invalid(E.INVALID_AMOUNT, f"Amount must be no more than {MAX_AMOUNT}.", "amount")
     for name, only in (("usage", "single_use"), ("flow", "redirect")):
         value = _string(params, name)
         if value is not None and value != only:
-            raise _invalid("parameter_invalid", f"Invalid {name}: Sofort sources are {only}", name)
+            raise _invalid(E.PARAMETER_INVALID, f"Invalid {name}: Sofort sources are {only}", name)
     return_url = _url(_hash(params, "redirect"), "return_url", param="redirect[return_url]")
     if not return_url:
         raise _missing("redirect[return_url]")
@@ -199,14 +214,14 @@ def source_in(params: dict[str, Any]) -> SourceIn:
         raise _missing("sofort[country]")
     if country.upper() not in SOFORT_COUNTRIES:
         raise _invalid(
-            "invalid_sofort_country",
+            S.INVALID_SOFORT_COUNTRY,
             f"The country {country} is not supported by Sofort; use one of {', '.join(SOFORT_COUNTRIES)}",
             "sofort[country]",
         )
     language = _string(sofort, "preferred_language", param="sofort[preferred_language]")
     if language is not None and language not in LANGUAGES:
         raise _invalid(
-            "parameter_invalid",
+            E.PARAMETER_INVALID,
             f"Invalid sofort[preferred_language]: must be one of {', '.join(LANGUAGES)}",
             "sofort[preferred_language]",
         )
@@ -242,13 +257,13 @@ def charge_in(params: dict[str, Any]) -> ChargeIn:
         raise _missing("currency")
     source = _string(params, "source", max_length=100)
     if not source:
-        raise _invalid("parameter_missing", "Must provide source or customer.", "source")
+        raise _invalid(E.PARAMETER_MISSING, "Must provide source or customer.", "source")
     if amount < 1:
-        raise _invalid("amount_too_small", "Amount must be at least 1 cent", "amount")
+        raise _invalid(S.AMOUNT_TOO_SMALL, "Amount must be at least 1 cent", "amount")
     _string(params, "statement_descriptor")  # accepted and ignored: the seed says it has no effect
     capture = _string(params, "capture")
     if capture == "false":
-        raise _invalid("parameter_invalid", "Sofort charges cannot be authorized only: omit capture", "capture")
+        raise _invalid(E.PARAMETER_INVALID, "Sofort charges cannot be authorized only: omit capture", "capture")
     metadata = {k: v for k, v in metadata_in(params).items() if v is not None}
     return ChargeIn(amount, currency.upper(), source, _string(params, "description"), metadata)
 
@@ -267,19 +282,19 @@ def refund_in(params: dict[str, Any], *, charge: str | None = None) -> RefundIn:
     if charge is None:
         if params.get("payment_intent"):
             raise _invalid(
-                "parameter_invalid", "Kasse's Stripe dialect refunds charges, not PaymentIntents", "payment_intent"
+                E.PARAMETER_INVALID, "Kasse's Stripe dialect refunds charges, not PaymentIntents", "payment_intent"
             )
         charge = _string(params, "charge", max_length=100)
         if not charge:
             raise _invalid(
-                "parameter_missing", "One of the following params should be provided: charge, payment_intent.", "charge"
+                E.PARAMETER_MISSING, "One of the following params should be provided: charge, payment_intent.", "charge"
             )
     amount = _integer(params, "amount")
     if amount is not None and amount < 1:
-        raise _invalid("parameter_invalid_integer", "Invalid positive integer", "amount")
+        raise _invalid(S.PARAMETER_INVALID_INTEGER, "Invalid positive integer", "amount")
     reason = _string(params, "reason")
     if reason is not None and reason not in REFUND_REASONS:
-        raise _invalid("parameter_invalid", f"Invalid reason: must be one of {', '.join(REFUND_REASONS)}", "reason")
+        raise _invalid(E.PARAMETER_INVALID, f"Invalid reason: must be one of {', '.join(REFUND_REASONS)}", "reason")
     metadata = {k: v for k, v in metadata_in(params).items() if v is not None}
     return RefundIn(charge, amount, reason, metadata)
 
@@ -294,12 +309,12 @@ class ListIn:
 def list_in(params: dict[str, Any]) -> ListIn:
     limit = _integer(params, "limit")
     if limit is not None and not 1 <= limit <= 100:
-        raise _invalid("parameter_invalid_integer", "Invalid limit: must be between 1 and 100", "limit")
+        raise _invalid(S.PARAMETER_INVALID_INTEGER, "Invalid limit: must be between 1 and 100", "limit")
     after = _string(params, "starting_after", max_length=100)
     before = _string(params, "ending_before", max_length=100)
     if after and before:
         raise _invalid(
-            "parameter_invalid",
+            E.PARAMETER_INVALID,
             "You may only specify one of these parameters: starting_after, ending_before.",
             "ending_before",
         )
@@ -312,7 +327,7 @@ def expand_in(params: dict[str, Any]) -> set[str]:
         return set()
     items = value if isinstance(value, list) else [value]
     if not all(isinstance(i, str) for i in items):
-        raise _invalid("parameter_invalid", "Invalid array: expand", "expand")
+        raise _invalid(E.PARAMETER_INVALID, "Invalid array: expand", "expand")
     return {str(i) for i in items}
 
 
@@ -331,6 +346,6 @@ def endpoint_in(params: dict[str, Any], *, creating: bool) -> tuple[str | None, 
         for index, name in enumerate(events):
             if name != "*" and name not in EVENT_TYPES:
                 raise _invalid(
-                    "parameter_invalid", f"Invalid enabled_events[{index}]: {name}", f"enabled_events[{index}]"
+                    E.PARAMETER_INVALID, f"Invalid enabled_events[{index}]: {name}", f"enabled_events[{index}]"
                 )
     return url, events, _string(params, "description")

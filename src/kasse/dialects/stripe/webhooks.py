@@ -13,10 +13,11 @@ from starlette.responses import JSONResponse
 
 from kasse.dialects.stripe import schemas
 from kasse.dialects.stripe import translate as out
+from kasse.dialects.stripe.errors import StripeCode, StripeRefusal
 from kasse.dialects.stripe.notifications import event_out
 from kasse.dialects.stripe.provider_events import PREFIX
 from kasse.dialects.stripe.wire import MerchantId, Params, StripeRoute, post, stripe_list
-from kasse.domain.errors import InvalidRequest, NotFound
+from kasse.domain.errors import ErrorCode, InvalidRequest, NotFound
 from kasse.domain.webhooks import WebhookEndpoint
 from kasse.edge.request import base_url, kasse_of, targets_of
 from kasse.engine import webhooks
@@ -39,14 +40,14 @@ def _created(params: dict[str, Any]) -> dict[str, datetime]:
         return {}
     items = {"eq": value} if isinstance(value, str) else value
     if not isinstance(items, dict):
-        raise InvalidRequest("parameter_invalid", "Invalid created: an integer or a hash", param="created")
+        raise InvalidRequest(ErrorCode.PARAMETER_INVALID, "Invalid created: an integer or a hash", param="created")
     out_: dict[str, datetime] = {}
     for op, raw in items.items():
         param = "created" if op == "eq" else f"created[{op}]"
         if op not in ("eq", "gt", "gte", "lt", "lte"):
-            raise InvalidRequest("parameter_unknown", f"Received unknown parameter: created[{op}]", param=param)
+            raise InvalidRequest(ErrorCode.PARAMETER_UNKNOWN, f"Received unknown parameter: created[{op}]", param=param)
         if not isinstance(raw, str) or not raw.isdigit():
-            raise InvalidRequest("parameter_invalid_integer", f"Invalid integer: {raw}", param=param)
+            raise StripeRefusal(StripeCode.PARAMETER_INVALID_INTEGER, f"Invalid integer: {raw}", param=param)
         moment = datetime.fromtimestamp(int(raw), tz=UTC)
         if op == "eq":
             out_["gte"] = moment
@@ -59,10 +60,10 @@ def _created(params: dict[str, Any]) -> dict[str, datetime]:
 def _types(params: dict[str, Any]) -> list[str]:
     one, many = params.get("type"), params.get("types")
     if one is not None and many is not None:
-        raise InvalidRequest("parameter_invalid", "Give type or types, not both", param="types")
+        raise InvalidRequest(ErrorCode.PARAMETER_INVALID, "Give type or types, not both", param="types")
     chosen = [one] if one is not None else many if isinstance(many, list) else [many] if many is not None else ["*"]
     if not all(isinstance(t, str) and t for t in chosen):
-        raise InvalidRequest("parameter_invalid", "Invalid types: a list of event types", param="types")
+        raise InvalidRequest(ErrorCode.PARAMETER_INVALID, "Invalid types: a list of event types", param="types")
     return [PREFIX + str(t) for t in chosen]
 
 
@@ -135,7 +136,7 @@ def update_endpoint(request: Request, endpoint_id: str, merchant_id: MerchantId,
     url = None if raw_url is None else targets_of(request).vet(raw_url, param="url")
     disabled = params.get("disabled")
     if disabled not in (None, "true", "false"):
-        raise InvalidRequest("parameter_invalid", "Invalid boolean: disabled", param="disabled")
+        raise InvalidRequest(ErrorCode.PARAMETER_INVALID, "Invalid boolean: disabled", param="disabled")
 
     def operation(tx: Tx) -> dict[str, Any]:
         _endpoint(tx, endpoint_id)
@@ -182,7 +183,7 @@ def set_settings(request: Request, merchant_id: MerchantId, params: Params) -> J
         rate = -1.0
     if not 0.0 <= rate <= 1.0:
         raise InvalidRequest(
-            "parameter_invalid", "sofort_failure_rate must be between 0 and 1", param="sofort_failure_rate"
+            ErrorCode.PARAMETER_INVALID, "sofort_failure_rate must be between 0 and 1", param="sofort_failure_rate"
         )
     with kasse_of(request).unit(merchant_id=merchant_id) as tx:
         rates = dict(tx.store.merchant_settings(merchant_id=merchant_id).get("failure_rates") or {})

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 
 from kasse.codecs.bracket import decode_bracket_form, decode_bracket_pairs
 from kasse.dialects.stripe.errors import stripe_error, stripe_error_response, unexpected_error
-from kasse.domain.errors import DomainError, InvalidRequest, Unauthenticated
+from kasse.domain.errors import DomainError, ErrorCode, InvalidRequest, Unauthenticated
 from kasse.domain.ids import new_token
 from kasse.edge.auth import Authenticator, Presented, basic_user, bearer, merchant_of_secret_key
 from kasse.edge.errors import dialect_route
@@ -63,7 +63,8 @@ async def stripe_params(request: Request) -> dict[str, Any]:
         ctype = request.headers.get("content-type", "")
         if body and "json" in ctype:
             raise InvalidRequest(
-                "parameter_invalid", "Send parameters form-encoded (application/x-www-form-urlencoded), as Stripe does"
+                ErrorCode.PARAMETER_INVALID,
+                "Send parameters form-encoded (application/x-www-form-urlencoded), as Stripe does",
             )
         params.update(decode_bracket_form(body))
     return params
