@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Match
 
 from kasse.config import Settings
@@ -79,27 +79,6 @@ def create_app(
     if kasse is None:
         database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
         kasse = Kasse(database, derivers=registry.derivers(dialects))
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        kasse.db.migrate()
-        if settings.create_sandbox_merchant:
-            ensure_sandbox_merchant(kasse)
-        loops = [
-            Scheduler(kasse, interval_s=settings.scheduler_interval_s),
-            DeliveryWorker(deliverer, interval_s=settings.scheduler_interval_s),
-        ]
-        if settings.run_workers:
-            for loop in loops:
-                loop.start()
-        try:
-            yield
-        finally:
-            for loop in loops:
-                loop.stop()
-            advances.close()
-            deliverer.close()
-
     app = FastAPI(
         title="Kasse",
         summary="Stateful payment gateway and sandbox for Sofort and Klarna: the native API.",
@@ -107,7 +86,7 @@ def create_app(
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
-        lifespan=lifespan,
+        lifespan=_lifespan,
     )
     # One guard for registration (app.state.targets) and for every send (the deliverer).
     targets = TargetGuard(TargetPolicy.parse(settings.webhook_targets))
@@ -117,40 +96,42 @@ def create_app(
     app.state.settings = settings
     app.state.kasse = kasse
     app.state.deliverer = deliverer
-    advances = Advances(deliverer, sync_s=settings.advance_sync_s)
-    app.state.advances = advances
+    app.state.advances = Advances(deliverer, sync_s=settings.advance_sync_s)
     app.state.key_cache = KeyCache()  # every authenticator's positive answers (kasse.edge.auth)
     app.state.metrics_registry = metrics.registry_for(kasse)
+    _handle_errors(app)
+    _mount(app, dialects)
+    _document_native_errors(app)
+    app.add_middleware(RequestMetrics)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app
 
-    @app.exception_handler(DomainError)
-    async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        return error_response(exc)
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return validation_error(exc)
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Migrate, make the sandbox merchant, run the scheduler and the delivery worker (if configured)."""
+    settings: Settings = app.state.settings
+    kasse: Kasse = app.state.kasse
+    kasse.db.migrate()
+    if settings.create_sandbox_merchant:
+        ensure_sandbox_merchant(kasse)
+    loops = [
+        Scheduler(kasse, interval_s=settings.scheduler_interval_s),
+        DeliveryWorker(app.state.deliverer, interval_s=settings.scheduler_interval_s),
+    ]
+    if settings.run_workers:
+        for loop in loops:
+            loop.start()
+    try:
+        yield
+    finally:
+        for loop in loops:
+            loop.stop()
+        app.state.advances.close()
+        app.state.deliverer.close()
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        # A 400 here is a body the framework could not decode (bad UTF-8, nesting too deep).
-        allow = {"Allow": allowed_methods(request)} if exc.status_code == 405 else {}
-        if allow and request.method == "OPTIONS":
-            return Response(status_code=204, headers=allow)  # what this URL answers (RFC 9110, 9.3.7)
-        codes = {400: "invalid_body", 404: "not_found", 405: "method_not_allowed"}
-        message = {404: "Unrecognized request URL", 405: "Method not allowed for this URL"}.get(
-            exc.status_code, str(exc.detail)
-        )
-        response = native_error(
-            exc.status_code, "invalid_request_error", codes.get(exc.status_code, "http_error"), message
-        )
-        response.headers.update({**(exc.headers or {}), **allow})
-        return response
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", exc_info=exc)
-        return native_error(500, "api_error", "internal_error", "An unexpected error occurred; it has been logged")
-
+def _mount(app: FastAPI, dialects: Mapping[str, Dialect]) -> None:
     from kasse.web.admin import router as admin_router
     from kasse.web.health import router as health_router
     from kasse.web.pages import router as pages_router
@@ -162,7 +143,40 @@ def create_app(
         for router in (*dialect.routers, *dialect.pages):
             app.include_router(router)
 
-    _document_native_errors(app)
-    app.add_middleware(RequestMetrics)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    return app
+
+async def _domain_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return error_response(exc)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return validation_error(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Errors of the framework (no route, wrong method, a body it could not decode) in the native shape."""
+    assert isinstance(exc, StarletteHTTPException)
+    allow = {"Allow": allowed_methods(request)} if exc.status_code == 405 else {}
+    if allow and request.method == "OPTIONS":
+        return Response(status_code=204, headers=allow)  # what this URL answers (RFC 9110, 9.3.7)
+    codes = {400: "invalid_body", 404: "not_found", 405: "method_not_allowed"}
+    message = {404: "Unrecognized request URL", 405: "Method not allowed for this URL"}.get(
+        exc.status_code, str(exc.detail)
+    )
+    response = native_error(exc.status_code, "invalid_request_error", codes.get(exc.status_code, "http_error"), message)
+    response.headers.update({**(exc.headers or {}), **allow})
+    return response
+
+
+async def _unexpected(_request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error", exc_info=exc)
+    return native_error(500, "api_error", "internal_error", "An unexpected error occurred; it has been logged")
+
+
+def _handle_errors(app: FastAPI) -> None:
+    """The native shape for everything no dialect's route class answered itself."""
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
