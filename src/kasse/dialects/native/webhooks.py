@@ -162,10 +162,7 @@ RetryDelay = Annotated[StrictInt, Field(ge=1, le=7 * 86_400), INTEGRAL]
 class WebhookSettingsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     timeout_seconds: Annotated[Number, Field(ge=0.5, le=60)] | None = None
-    retry_schedule: (
-        Annotated[list[Annotated[StrictInt, Field(ge=1, le=7 * 86_400), INTEGRAL]], Field(min_length=0, max_length=20)]
-        | None
-    ) = None
+    retry_schedule: Annotated[list[RetryDelay], Field(min_length=0, max_length=20)] | None = None
 
 
 def _settings_out(settings: DeliverySettings) -> dict[str, Any]:
