@@ -20,7 +20,7 @@ from kasse.domain.ledger import Transfer, check_transfer
 from kasse.domain.models import Capture, Event, Payment, Refund, Timer, TimerKind, snapshot
 from kasse.domain.webhooks import Delivery, DeliveryStatus, WebhookEndpoint, matches
 from kasse.storage.db import Database
-from kasse.storage.store import Store
+from kasse.storage.store import ExternalId, Store
 
 __all__ = ["EventDeriver", "Kasse", "Tx", "register_event_deriver"]
 
@@ -109,6 +109,14 @@ class Tx:
         )
         self.timers.append(timer)
         return timer
+
+    def link(
+        self, *, dialect: str, kind: str, external_id: str, object_type: str, object_id: str, keep_first: bool = False
+    ) -> bool:
+        """Give an object a provider's id (``external_ids``), written now so that a taken id raises
+        ``ExternalIdTaken`` here and the unit rolls back; ``keep_first``: a taken id stays where it is."""
+        record = ExternalId(self.merchant_id, dialect, kind, external_id, object_type, object_id, self.now)
+        return self.store.insert_external_id(record, keep_first=keep_first)
 
     def record(self, transfer: Transfer) -> None:
         check_transfer(transfer)

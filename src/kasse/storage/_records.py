@@ -165,6 +165,7 @@ class RecordQueries(StoreBase):
             s.events,
             s.timers,
             s.idempotency_keys,
+            s.external_ids,
             s.refunds,
             s.captures,
             s.payments,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from kasse.dialects import register_return_url
 from kasse.dialects.native.redirects import with_query_param
+from kasse.dialects.stripe.data import StripeSourceData
 from kasse.dialects.stripe.translate import stripe_id
 from kasse.domain.models import Payment
 
@@ -19,7 +20,7 @@ def stripe_return_url(payment: Payment, outcome: str) -> str | None:
         return None
     url = with_query_param(url, "source", stripe_id(payment.id))
     url = with_query_param(url, "livemode", "false")
-    return with_query_param(url, "client_secret", str(payment.provider_data.get("client_secret", "")))
+    return with_query_param(url, "client_secret", StripeSourceData.of(payment).client_secret)
 
 
 def register() -> None:
