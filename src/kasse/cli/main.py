@@ -197,7 +197,7 @@ def clock_advance(
         f"{attempts} webhook attempt(s)"
     )
     for fired in reading.fired:
-        console.print(f"  {fired.due_at.isoformat()}  {fired.kind.value:<22} {fired.subject_id}")
+        console.print(f"  {fired.due_at.isoformat()}  {fired.kind!s:<22} {fired.subject_id}")
 
 
 @clock_app.command("show")

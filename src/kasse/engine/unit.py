@@ -7,7 +7,7 @@ that raises leaves nothing behind.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,7 +22,7 @@ from kasse.domain.webhooks import Delivery, DeliveryStatus, WebhookEndpoint, mat
 from kasse.storage.db import Database
 from kasse.storage.store import ExternalId, Store
 
-__all__ = ["EventDeriver", "Kasse", "Tx", "register_event_deriver"]
+__all__ = ["EventDeriver", "Kasse", "TimerHandler", "Tx", "register_event_deriver"]
 
 # A dialect whose notifications are not the engine's events (Stripe: `source.chargeable` where the
 # engine says `payment.authorized`) derives its own from each engine event of its payments, in the same
@@ -98,7 +98,7 @@ class Tx:
             self.origins[payment_id] = payment.origin if payment is not None else ""
         return self.origins[payment_id]
 
-    def schedule(self, kind: TimerKind, subject_id: str, *, after_s: float) -> Timer:
+    def schedule(self, kind: str, subject_id: str, *, after_s: float) -> Timer:
         timer = Timer(
             id=self.new_id("timer"),
             merchant_id=self.merchant_id,
@@ -165,12 +165,25 @@ def fan_out(tx: Tx, endpoints: list[WebhookEndpoint]) -> list[Delivery]:
     ]  # fmt: skip
 
 
-class Kasse:
-    """The engine's entry point: a database and a wall clock; merchant clocks are derived per unit."""
+# What fires a timer of a kind: changes the timer's subject in the unit of work it fires in.
+TimerHandler = Callable[["Tx", str], object]
 
-    def __init__(self, db: Database, *, wall: WallClock = system_wall_clock) -> None:
+
+class Kasse:
+    """The engine's entry point: a database and a wall clock; merchant clocks are derived per unit.
+
+    ``timer_handlers`` are the timer kinds dialects bring (``{kind: handler(tx, subject_id)}``), fired by
+    the engine's scheduler beside its own ``TimerKind``s (``kasse.engine.timers``)."""
+
+    def __init__(
+        self, db: Database, *, wall: WallClock = system_wall_clock, timer_handlers: Mapping[str, TimerHandler] = {}
+    ) -> None:
+        taken = sorted(set(timer_handlers) & set(TimerKind))
+        if taken:
+            raise ValueError(f"timer kinds {taken} are the engine's own")
         self.db = db
         self.wall = wall
+        self.timer_handlers: Mapping[str, TimerHandler] = dict(timer_handlers)
 
     @contextmanager
     def unit(self, *, merchant_id: str, at: datetime | None = None, lock_merchant: bool = False) -> Iterator[Tx]:

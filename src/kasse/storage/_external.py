@@ -53,7 +53,8 @@ class ExternalIdQueries(StoreBase):
         }  # fmt: skip
         if keep_first:
             upsert = pg_insert(_X) if self.is_postgres else sqlite_insert(_X)
-            return bool(self.conn.execute(upsert.values(values).on_conflict_do_nothing()).rowcount)
+            written = upsert.values(values).on_conflict_do_nothing().returning(_X.c.object_id)
+            return self.conn.execute(written).first() is not None
         try:
             self.conn.execute(insert(_X).values(values))
         except IntegrityError:
