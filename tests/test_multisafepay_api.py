@@ -10,7 +10,11 @@ import httpx
 import pytest
 import requests
 
+from kasse.dialects.multisafepay import ids as msp_ids
+from kasse.domain.models import Payment, Refund
+from kasse.engine.merchants import SANDBOX
 from kasse.storage.db import Database
+from kasse.storage.store import Store
 from tests.conftest import AUTH, LiveServer
 from tests.msp_helpers import (
     API_KEY,
@@ -240,6 +244,21 @@ def test_a_duplicate_order_id_is_refused(server: LiveServer, om: OrderManager) -
     assert (code, body["error_code"]) == (409, 1006)
     assert om.get("twice").get_data().amount == 1000
     assert len(httpx.get(f"{server.url}/api/v1/payments", headers=AUTH).json()["data"]) == 1
+
+
+def test_a_refund_and_its_order_are_found_by_their_multisafepay_ids(
+    server: LiveServer, om: OrderManager, database: Database
+) -> None:
+    act_on_bank_page(om.create(order_request("found", 5000, shop=SHOP)).get_data().payment_url)
+    refund = om.refund("found", _refund(1000, "part")).get_data()
+    order = om.get("found").get_data()
+    with database.transaction(write=False) as conn:
+        store = Store(conn)
+        found = msp_ids.find_transaction(store, merchant_id=SANDBOX.id, transaction_id=refund.transaction_id)
+        paid = msp_ids.find_transaction(store, merchant_id=SANDBOX.id, transaction_id=order.transaction_id)
+        assert msp_ids.find_transaction(store, merchant_id="mer_other", transaction_id=refund.transaction_id) is None
+    assert isinstance(found, Refund) and (found.amount_minor, found.reason) == (1000, "part")
+    assert isinstance(paid, Payment) and paid.reference == "found" and found.payment_id == paid.id
 
 
 def test_the_api_key_in_any_of_its_three_places(server: LiveServer) -> None:

@@ -55,7 +55,7 @@ def _kasse(settings: Settings) -> Kasse:
     from kasse.dialects import registry
 
     database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    kasse = Kasse(database, derivers=registry.derivers())
+    kasse = Kasse(database, derivers=registry.derivers(), timer_handlers=registry.timer_handlers())
     kasse.db.migrate()
     if settings.create_sandbox_merchant:
         ensure_sandbox_merchant(kasse)
@@ -201,7 +201,7 @@ def clock_advance(
         f"{attempts} webhook attempt(s)"
     )
     for fired in reading.fired:
-        console.print(f"  {fired.due_at.isoformat()}  {fired.kind.value:<22} {fired.subject_id}")
+        console.print(f"  {fired.due_at.isoformat()}  {fired.kind!s:<22} {fired.subject_id}")
 
 
 @clock_app.command("show")

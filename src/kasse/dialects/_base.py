@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from kasse.delivery.render import Outbound
 from kasse.domain.models import Payment
 from kasse.domain.urls import safe_http_url
-from kasse.engine.unit import EventDeriver
+from kasse.engine.unit import EventDeriver, TimerHandler
 
 __all__ = ["Dialect", "ReturnUrl", "return_url_for"]
 
@@ -31,7 +31,7 @@ class Dialect:
     routers: tuple[APIRouter, ...] = ()  # its API, under its own mount path
     pages: tuple[APIRouter, ...] = ()  # hosted pages of its own (MultiSafepay's payment page)
     derive_events: EventDeriver | None = None  # its own events from the engine's (Stripe's, MSP's)
-    extra: Mapping[str, object] = field(default_factory=dict)
+    timer_handlers: Mapping[str, TimerHandler] = field(default_factory=dict)  # its own deadlines' kinds
 
 
 def return_url_for(dialects: Mapping[str, Dialect], payment: Payment, outcome: str) -> str | None:

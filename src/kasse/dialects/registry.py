@@ -11,9 +11,9 @@ from kasse.dialects._base import Dialect
 from kasse.dialects.multisafepay.dialect import DIALECT as MULTISAFEPAY
 from kasse.dialects.native.dialect import DIALECT as NATIVE
 from kasse.dialects.stripe.dialect import DIALECT as STRIPE
-from kasse.engine.unit import Derivers
+from kasse.engine.unit import Derivers, TimerHandler
 
-__all__ = ["DIALECTS", "derivers", "outbound"]
+__all__ = ["DIALECTS", "derivers", "outbound", "timer_handlers"]
 
 DIALECTS: Mapping[str, Dialect] = MappingProxyType({d.name: d for d in (NATIVE, STRIPE, MULTISAFEPAY)})
 
@@ -26,3 +26,14 @@ def derivers(dialects: Mapping[str, Dialect] = DIALECTS) -> Derivers:
 def outbound(dialects: Mapping[str, Dialect] = DIALECTS) -> Mapping[str, Outbound]:
     """What the delivery worker needs of the dialects."""
     return MappingProxyType({n: d.outbound for n, d in dialects.items()})
+
+
+def timer_handlers(dialects: Mapping[str, Dialect] = DIALECTS) -> Mapping[str, TimerHandler]:
+    """The timer kinds the dialects bring, for the engine's scheduler; a kind belongs to one dialect."""
+    handlers: dict[str, TimerHandler] = {}
+    for dialect in dialects.values():
+        for kind, handler in dialect.timer_handlers.items():
+            if kind in handlers:
+                raise ValueError(f"timer kind {kind!r} is brought by two dialects")
+            handlers[kind] = handler
+    return MappingProxyType(handlers)

@@ -57,6 +57,7 @@ class ErrorCode(StrEnum):
     CONCURRENT_UPDATE = "concurrent_update"
     DATABASE_CONFLICT = "database_conflict"
     CLOCK_ADVANCE_RUNNING = "clock_advance_running"
+    EXTERNAL_ID_TAKEN = "external_id_taken"
 
 
 class DomainError(Exception):

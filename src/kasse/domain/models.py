@@ -26,6 +26,7 @@ __all__ = [
     "TimerKind",
     "from_snapshot",
     "snapshot",
+    "timer_kind",
 ]
 
 
@@ -160,6 +161,9 @@ class Refund:
 
 
 class TimerKind(StrEnum):
+    """The engine's own timer kinds. A dialect brings kinds of its own (token or session expiry) as plain
+    names with their handlers (``Kasse(timer_handlers=...)``); a timer's ``kind`` is either."""
+
     PAYMENT_EXPIRY = "payment_expiry"  # the customer never finished
     AUTHORIZATION_EXPIRY = "authorization_expiry"  # an authorization went unused
     CAPTURE_SETTLEMENT = "capture_settlement"  # the money of a capture arrives (or fails)
@@ -167,11 +171,19 @@ class TimerKind(StrEnum):
     SCENARIO_APPROVAL = "scenario_approval"  # the simulated bank approves (Approval.APPROVE_SHORTLY)
 
 
+def timer_kind(name: str) -> str:
+    """The engine's ``TimerKind`` of ``name`` when it is one (compared with ``is``), else ``name``."""
+    return TimerKind(name) if name in _ENGINE_KINDS else name
+
+
+_ENGINE_KINDS = frozenset(TimerKind)
+
+
 @dataclass(slots=True)
 class Timer:
     id: str
     merchant_id: str
-    kind: TimerKind
+    kind: str  # a TimerKind, or a kind a dialect registered
     subject_id: str
     due_at: datetime
     created_at: datetime

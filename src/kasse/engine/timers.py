@@ -3,6 +3,13 @@
 Advancing a clock fires every timer that falls due before the call returns, each at its own due time,
 each in its own transaction (a timer that fires creates further timers that may fall due in the
 same advance). On PostgreSQL, concurrent schedulers claim timers with ``FOR UPDATE SKIP LOCKED``.
+
+Timer kinds: the engine's own (``TimerKind``, handled here) and those a dialect brings, handed to the
+engine explicitly: ``Kasse(db, timer_handlers={"klarna_session_expiry": expire_session})``, each a
+``handler(tx, subject_id)`` run in the unit of work that fires the timer, on the merchant's clock; a
+dialect schedules one with ``tx.schedule("klarna_session_expiry", subject_id, after_s=...)``. A timer of
+a kind no handler is given for (a dialect's kind in a database served without that dialect) is logged
+and left unfired: it fires once a server that knows its kind advances past it.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from kasse.domain.clock import MerchantClock
 from kasse.domain.errors import NotFound
 from kasse.domain.models import TimerKind
 from kasse.engine import captures, payments, refunds, serial
-from kasse.engine.unit import Kasse, Tx
+from kasse.engine.unit import Kasse, TimerHandler, Tx
 
 __all__ = [
     "ClockReading",
@@ -32,7 +39,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_HANDLERS: dict[TimerKind, Callable[[Tx, str], object]] = {
+ENGINE_HANDLERS: dict[str, TimerHandler] = {
     TimerKind.PAYMENT_EXPIRY: payments.expire,
     TimerKind.AUTHORIZATION_EXPIRY: payments.authorization_expired,
     TimerKind.CAPTURE_SETTLEMENT: captures.settle_capture,
@@ -49,7 +56,7 @@ BATCH = 200
 @dataclass(frozen=True, slots=True)
 class Fired:
     timer_id: str
-    kind: TimerKind
+    kind: str  # a TimerKind, or a dialect's kind
     subject_id: str
     due_at: datetime
 
@@ -63,8 +70,20 @@ class ClockReading:
 
 
 def next_timer_due(kasse: Kasse, *, merchant_id: str) -> datetime | None:
+    """When the next timer this engine can fire falls due (kinds without a handler wait unfired)."""
     with kasse.read() as store:
-        return store.next_timer_due_at(merchant_id=merchant_id)
+        return store.next_timer_due_at(merchant_id=merchant_id, kinds=list(handlers(kasse)))
+
+
+def handlers(kasse: Kasse) -> dict[str, TimerHandler]:
+    """Every kind this engine fires: its own and the dialects' given to ``Kasse``."""
+    return {**ENGINE_HANDLERS, **kasse.timer_handlers}
+
+
+def _log_unhandled(tx: Tx, until: datetime, known: dict[str, TimerHandler]) -> None:
+    for kind, count in tx.store.due_timer_kinds(merchant_id=tx.merchant_id, until=until, excluding=list(known)):
+        log.warning("%d timer(s) of kind %r of merchant %s are due but left unfired: no handler for the kind",
+                    count, kind, tx.merchant_id)  # fmt: skip
 
 
 def fire_batch(
@@ -74,10 +93,13 @@ def fire_batch(
     timer). Each fires at its own due time. If a handler schedules a timer due before the next one of the
     batch, the batch ends there, so the next pass fires it in due order."""
     fired: list[Fired] = []
+    known = handlers(kasse)
     with kasse.unit(merchant_id=merchant_id) as tx:
         # Claimed: locked on PostgreSQL (others skip them), under the single writer on SQLite; each
         # fires here once.
-        batch = tx.store.due_timers(merchant_id=merchant_id, until=until, limit=limit)
+        batch = tx.store.due_timers(merchant_id=merchant_id, until=until, limit=limit, kinds=list(known))
+        if not batch:
+            _log_unhandled(tx, until, known)
         tx.store.lock_timer_payments(merchant_id=merchant_id, timers=batch)
         marks: list[tuple[str, datetime]] = []
         for index, timer in enumerate(batch):
@@ -85,7 +107,7 @@ def fire_batch(
                 tx.now = timer.due_at
             marks.append((timer.id, tx.now))
             scheduled = len(tx.timers)
-            _HANDLERS[timer.kind](tx, timer.subject_id)
+            known[timer.kind](tx, timer.subject_id)
             fired.append(Fired(timer.id, timer.kind, timer.subject_id, timer.due_at))
             following = batch[index + 1].due_at if index + 1 < len(batch) else None
             new = [t.due_at for t in tx.timers[scheduled:] if t.due_at <= until]

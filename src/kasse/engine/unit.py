@@ -20,9 +20,9 @@ from kasse.domain.ledger import Transfer, check_transfer
 from kasse.domain.models import Capture, Event, Payment, Refund, Timer, TimerKind, snapshot
 from kasse.domain.webhooks import Delivery, DeliveryStatus, WebhookEndpoint, matches
 from kasse.storage.db import Database
-from kasse.storage.store import Store
+from kasse.storage.store import ExternalId, Store
 
-__all__ = ["Derivers", "EventDeriver", "Kasse", "Tx", "dialect_of"]
+__all__ = ["Derivers", "EventDeriver", "Kasse", "TimerHandler", "Tx", "dialect_of"]
 
 # A dialect whose notifications are not the engine's events (Stripe: `source.chargeable` where the
 # engine says `payment.authorized`) derives its own from each engine event of its payments, in the same
@@ -87,7 +87,7 @@ class Tx:
             self.origins[payment_id] = payment.origin if payment is not None else ""
         return self.origins[payment_id]
 
-    def schedule(self, kind: TimerKind, subject_id: str, *, after_s: float) -> Timer:
+    def schedule(self, kind: str, subject_id: str, *, after_s: float) -> Timer:
         timer = Timer(
             id=self.new_id("timer"),
             merchant_id=self.merchant_id,
@@ -98,6 +98,14 @@ class Tx:
         )
         self.timers.append(timer)
         return timer
+
+    def link(
+        self, *, dialect: str, kind: str, external_id: str, object_type: str, object_id: str, keep_first: bool = False
+    ) -> bool:
+        """Give an object a provider's id (``external_ids``), written now so that a taken id raises
+        ``ExternalIdTaken`` here and the unit rolls back; ``keep_first``: a taken id stays where it is."""
+        record = ExternalId(self.merchant_id, dialect, kind, external_id, object_type, object_id, self.now)
+        return self.store.insert_external_id(record, keep_first=keep_first)
 
     def record(self, transfer: Transfer) -> None:
         check_transfer(transfer)
@@ -152,16 +160,30 @@ def fan_out(tx: Tx, endpoints: list[WebhookEndpoint]) -> list[Delivery]:
     ]  # fmt: skip
 
 
+# What fires a timer of a kind: changes the timer's subject in the unit of work it fires in.
+TimerHandler = Callable[["Tx", str], object]
+
+
 class Kasse:
-    """The engine's entry point: a database and a wall clock; merchant clocks are derived per unit."""
+    """The engine's entry point: a database and a wall clock; merchant clocks are derived per unit.
+
+    ``derivers`` and ``timer_handlers`` come from the dialects (``kasse.dialects.registry``): who derives
+    events of their own, and the timer kinds they bring (``{kind: handler(tx, subject_id)}``), fired by
+    the engine's scheduler beside its own ``TimerKind``s (``kasse.engine.timers``)."""
 
     def __init__(
-        self, db: Database, *, derivers: Derivers, wall: WallClock = system_wall_clock, pause: Pause = real_pause
-    ) -> None:
+        self, db: Database, *, derivers: Derivers, wall: WallClock = system_wall_clock, pause: Pause = real_pause,
+        timer_handlers: Mapping[str, TimerHandler] | None = None,
+    ) -> None:  # fmt: skip
+        handlers = dict(timer_handlers or {})
+        taken = sorted(set(handlers) & set(TimerKind))
+        if taken:
+            raise ValueError(f"timer kinds {taken} are the engine's own")
         self.db = db
         self.wall = wall
         self.pause = pause  # the only way the engine waits on real time
         self.derivers = derivers
+        self.timer_handlers: Mapping[str, TimerHandler] = handlers
 
     @contextmanager
     def unit(self, *, merchant_id: str, at: datetime | None = None, lock_merchant: bool = False) -> Iterator[Tx]:

@@ -84,8 +84,11 @@ class RecordQueries(StoreBase):
         row = self.conn.execute(self._lock(query, skip_locked=True)).mappings().first()
         return None if row is None else from_row(Timer, row)
 
-    def due_timers(self, *, merchant_id: str, until: datetime, limit: int) -> list[Timer]:
-        """The earliest unfired timers due by ``until``, claimed (PostgreSQL: locked, others skip them)."""
+    def due_timers(
+        self, *, merchant_id: str, until: datetime, limit: int, kinds: list[str] | None = None
+    ) -> list[Timer]:
+        """The earliest unfired timers due by ``until`` (of ``kinds``, if given), claimed (PostgreSQL:
+        locked, others skip them)."""
         t = s.timers
         query = (
             select(t)
@@ -93,6 +96,8 @@ class RecordQueries(StoreBase):
             .order_by(t.c.due_at, t.c.id)
             .limit(limit)
         )
+        if kinds is not None:
+            query = query.where(t.c.kind.in_(kinds))
         return [from_row(Timer, r) for r in self.conn.execute(self._lock(query, skip_locked=True)).mappings()]
 
     def lock_timer_payments(self, *, merchant_id: str, timers: list[Timer]) -> None:
@@ -127,7 +132,7 @@ class RecordQueries(StoreBase):
         query = select(func.count()).where(t.c.merchant_id == merchant_id, t.c.fired_at.is_(None), t.c.due_at <= until)
         return int(self.conn.execute(query).scalar_one())
 
-    def next_timer_due_at(self, *, merchant_id: str) -> datetime | None:
+    def next_timer_due_at(self, *, merchant_id: str, kinds: list[str] | None = None) -> datetime | None:
         t = s.timers
         query = (
             select(t.c.due_at)
@@ -135,8 +140,22 @@ class RecordQueries(StoreBase):
             .order_by(t.c.due_at)
             .limit(1)
         )
+        if kinds is not None:
+            query = query.where(t.c.kind.in_(kinds))
         value: datetime | None = self.conn.execute(query).scalar()
         return value
+
+    def due_timer_kinds(self, *, merchant_id: str, until: datetime, excluding: list[str]) -> list[tuple[str, int]]:
+        """How many unfired timers of each kind not in ``excluding`` are due by ``until``."""
+        t = s.timers
+        query = (
+            select(t.c.kind, func.count())
+            .where(t.c.merchant_id == merchant_id, t.c.fired_at.is_(None), t.c.due_at <= until)
+            .where(t.c.kind.not_in(excluding))
+            .group_by(t.c.kind)
+            .order_by(t.c.kind)
+        )
+        return [(str(kind), int(count)) for kind, count in self.conn.execute(query)]
 
     def pending_timers(self, *, merchant_id: str) -> list[Timer]:
         t = s.timers
@@ -165,6 +184,7 @@ class RecordQueries(StoreBase):
             s.events,
             s.timers,
             s.idempotency_keys,
+            s.external_ids,
             s.refunds,
             s.captures,
             s.payments,

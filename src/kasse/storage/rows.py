@@ -19,7 +19,7 @@ from kasse.domain.models import (
     Scenario,
     Settlement,
     Timer,
-    TimerKind,
+    timer_kind,
 )
 from kasse.domain.states import CaptureState, PaymentState, RefundState
 from kasse.domain.webhooks import Delivery, DeliveryStatus, EndpointStatus, WebhookEndpoint
@@ -31,7 +31,7 @@ T = TypeVar("T")
 _CONVERT: dict[str, Any] = {
     "method": Method,
     "capture_method": CaptureMethod,
-    "kind": TimerKind,
+    "kind": timer_kind,
 }
 _STATUS: dict[type, Any] = {
     Payment: PaymentState,

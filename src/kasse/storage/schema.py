@@ -33,6 +33,7 @@ __all__ = [
     "deliveries",
     "delivery_attempts",
     "events",
+    "external_ids",
     "idempotency_keys",
     "ledger_legs",
     "ledger_transfers",
@@ -243,6 +244,23 @@ timers = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index(None, "merchant_id", "fired_at", "due_at"),
     Index(None, "fired_at", "due_at"),
+)
+
+# A provider's own ids of engine objects (MultiSafepay order_id and transaction ids, later PAYONE txid,
+# secuconnect STX_, Klarna krn:): unique per merchant, dialect and kind, so a duplicate is refused by the
+# database, in the unit of work that tried it.
+external_ids = Table(
+    "external_ids",
+    metadata,
+    _merchant(),
+    Column("dialect", String(20), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("external_id", String(255), nullable=False),
+    Column("object_type", String(20), nullable=False),
+    Column("object_id", String(40), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("merchant_id", "dialect", "kind", "external_id"),
+    Index(None, "merchant_id", "object_id"),
 )
 
 idempotency_keys = Table(

@@ -9,6 +9,7 @@ and completes it in one transaction, and MultiSafepay sends one ``completed`` no
 
 from __future__ import annotations
 
+from kasse.dialects.multisafepay.data import MspOrderData
 from kasse.dialects.multisafepay.translate import order_out
 from kasse.domain.events import EventType
 from kasse.domain.models import Capture, Event, Payment, Refund
@@ -42,15 +43,16 @@ def derive(tx: Tx, event: Event, obj: Payment | Capture | Refund) -> list[Event]
     )  # fmt: skip
     if payment is None:
         return []
-    endpoint_id = payment.provider_data.get("notify_endpoint_id")
-    if not isinstance(endpoint_id, str):
+    order = MspOrderData.of(payment)
+    endpoint_id = order.notify_endpoint_id
+    if endpoint_id is None:
         return []
     # An earlier notification of this order in this unit of work is superseded by this one.
     tx.events[:] = [e for e in tx.events if not (e.type.startswith(PREFIX) and e.payment_id == payment.id)]
     refunds = tx.store.refunds_of(merchant_id=tx.merchant_id, payment_id=payment.id)
     data = {
         "object": order_out(payment, refunds),
-        "notification_method": payment.provider_data.get("notification_method", "POST"),
+        "notification_method": order.notification_method,
         "cause": event.type,
     }
     notification = Event(

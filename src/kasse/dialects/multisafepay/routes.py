@@ -16,6 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from kasse.dialects.multisafepay import errors as e
+from kasse.dialects.multisafepay import ids
+from kasse.dialects.multisafepay.data import MspOrderData
 from kasse.dialects.multisafepay.schemas import OrderIn, RefundIn, UpdateIn, parse
 from kasse.dialects.multisafepay.translate import GATEWAY, bank_page_url, order_out, payment_page_url, transaction_id
 from kasse.domain.errors import DomainError
@@ -27,6 +29,7 @@ from kasse.engine import payments, refunds, webhooks
 from kasse.engine.merchants import hash_secret
 from kasse.engine.targets import TargetGuard
 from kasse.engine.unit import Kasse, Tx
+from kasse.storage.store import ExternalIdTaken
 
 __all__ = ["router"]
 
@@ -105,16 +108,13 @@ def _command(order: OrderIn) -> payments.CreatePayment:
     if isinstance(country, str):
         customer["country"] = country = country.upper()
     expires_in_s = order.seconds_active or (order.days_active * 86_400 if order.days_active else None)
-    provider_data: dict[str, Any] = {
-        "type": order.type,
-        "gateway": GATEWAY,
-        "notification_method": ((options.notification_method if options else None) or "POST").upper(),
-        **{k: v for k, v in (("var1", order.var1), ("var2", order.var2), ("var3", order.var3)) if v is not None},
-    }
-    if order.gateway_info is not None:
-        provider_data["gateway_info"] = order.gateway_info.model_dump(exclude_none=True)
-    if order.custom_info is not None:
-        provider_data["custom_info"] = order.custom_info
+    provider_data = MspOrderData(
+        type=order.type, gateway=GATEWAY,
+        notification_method=((options.notification_method if options else None) or "POST").upper(),
+        var1=order.var1, var2=order.var2, var3=order.var3,
+        gateway_info=order.gateway_info.model_dump(exclude_none=True) if order.gateway_info is not None else None,
+        custom_info=order.custom_info,
+    ).as_dict()  # fmt: skip
     return payments.CreatePayment(
         amount_minor=order.amount, currency=order.currency.upper(), method=Method.SOFORT, origin=ORIGIN,
         country=country if isinstance(country, str) else None, description=order.description,
@@ -124,20 +124,27 @@ def _command(order: OrderIn) -> payments.CreatePayment:
     )  # fmt: skip
 
 
+def _with_endpoint(provider_data: dict[str, Any], endpoint_id: str) -> dict[str, Any]:
+    return MspOrderData.from_dict(provider_data).with_endpoint(endpoint_id).as_dict()
+
+
 def _create(kasse: Kasse, who: Account, order: OrderIn, base_url: str, targets: TargetGuard) -> dict[str, Any]:
     cmd = _command(order)
     payments.validate(cmd)  # before anything is written (rule 8)
     raw_url = order.payment_options.notification_url if order.payment_options else None
     # The webhook target policy, before the transaction (resolving a name must not hold it open).
     notification_url = targets.vet(raw_url, param="payment_options.notification_url") if raw_url else None
-    # The merchant row is locked: two orders with one order_id cannot both pass the check.
-    with kasse.unit(merchant_id=who.merchant_id, lock_merchant=True) as tx:
-        if tx.store.find_payment_by_reference(merchant_id=tx.merchant_id, origin=ORIGIN, reference=order.order_id):
-            raise e.MspError(e.INVALID_ORDER_ID, "Invalid transaction ID: this order_id is already used", 409)
-        if notification_url:
-            endpoint = webhooks.notification_endpoint(tx, dialect=ORIGIN, url=notification_url, secret=who.api_key)
-            cmd = dataclasses.replace(cmd, provider_data={**cmd.provider_data, "notify_endpoint_id": endpoint.id})
-        payment = payments.create_payment(tx, cmd)
+    try:
+        # A duplicate order_id is refused by external_ids' unique constraint, and the unit rolls back. The
+        # merchant row is locked only where a notification endpoint may be created (one per URL).
+        with kasse.unit(merchant_id=who.merchant_id, lock_merchant=notification_url is not None) as tx:
+            if notification_url:
+                endpoint = webhooks.notification_endpoint(tx, dialect=ORIGIN, url=notification_url, secret=who.api_key)
+                cmd = dataclasses.replace(cmd, provider_data=_with_endpoint(cmd.provider_data, endpoint.id))
+            payment = payments.create_payment(tx, cmd)
+            ids.record_order(tx, payment, order.order_id)
+    except ExternalIdTaken:
+        raise e.MspError(e.INVALID_ORDER_ID, "Invalid transaction ID: this order_id is already used", 409) from None
     if order.type == "direct":
         data = order_out(payment, [], base_url)
         data["payment_url"] = bank_page_url(payment, base_url)
@@ -188,6 +195,7 @@ def _refund(kasse: Kasse, who: Account, order_id: str, body: RefundIn) -> dict[s
         if body.currency is not None and body.currency.upper() != payment.currency:
             raise e.MspError(e.INVALID_CURRENCY, f"Invalid currency: the order is in {payment.currency}")
         refund = refunds.create_refund(tx, payment.id, amount_minor=amount, reason=body.description)
+        ids.record_refund(tx, refund)
     tid = transaction_id(refund.id)
     return {"order_id": order_id, "transaction_id": tid, "refund_id": tid}
 

@@ -7,6 +7,7 @@ import hashlib
 from datetime import datetime
 from typing import Any, assert_never
 
+from kasse.dialects.multisafepay.data import MspOrderData
 from kasse.domain.clock import utc
 from kasse.domain.models import Payment, Refund
 from kasse.domain.states import PaymentState, RefundState
@@ -83,7 +84,7 @@ def bank_page_url(payment: Payment, base_url: str) -> str:
 
 
 def _account(payment: Payment) -> dict[str, Any]:
-    given = payment.provider_data.get("gateway_info") or {}
+    given = MspOrderData.of(payment).gateway_info or {}
     paid = payment.status not in (PaymentState.REQUIRES_ACTION, PaymentState.CANCELED, PaymentState.EXPIRED)
     iban = given.get("account_holder_iban") or given.get("account_id") or (_TEST_ACCOUNT["iban"] if paid else None)
     return {
@@ -115,7 +116,7 @@ def order_out(payment: Payment, refunds: list[Refund], base_url: str | None = No
     """The order object (MultiSafepay ``getOrder.json``; the SDK's ``Order`` model). ``base_url`` None:
     without the page URLs (notifications are rendered away from any request)."""
     status = order_status(payment)
-    data = payment.provider_data
+    data = MspOrderData.of(payment)
     tid = transaction_id(payment.id)
     account = _account(payment)
     order: dict[str, Any] = {
@@ -135,10 +136,10 @@ def order_out(payment: Payment, refunds: list[Refund], base_url: str | None = No
         "reason": "",
         "reason_code": "",
         "fastcheckout": "NO",
-        "var1": data.get("var1"),
-        "var2": data.get("var2"),
-        "var3": data.get("var3"),
-        "custom_info": data.get("custom_info") or {"custom_1": None, "custom_2": None, "custom_3": None},
+        "var1": data.var1,
+        "var2": data.var2,
+        "var3": data.var3,
+        "custom_info": data.custom_info or {"custom_1": None, "custom_2": None, "custom_3": None},
         "customer": dict(payment.customer),
         "payment_details": {
             **account,
@@ -165,7 +166,7 @@ def order_out(payment: Payment, refunds: list[Refund], base_url: str | None = No
         "related_transactions": [_refund_out(payment, r) for r in refunds] or None,
     }
     if base_url is not None and payment.status is PaymentState.REQUIRES_ACTION:
-        direct = data.get("type") == "direct"
+        direct = data.type == "direct"
         order["payment_url"] = bank_page_url(payment, base_url) if direct else payment_page_url(payment, base_url)
         order["session_id"] = payment.redirect_token
     if payment.cancel_url:

@@ -45,6 +45,7 @@ STATUS_FOR: dict[ErrorCode, int] = {
     E.CONCURRENT_UPDATE: 409,
     E.DATABASE_CONFLICT: 409,
     E.CLOCK_ADVANCE_RUNNING: 409,
+    E.EXTERNAL_ID_TAKEN: 409,
 }
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

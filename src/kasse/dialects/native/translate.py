@@ -171,7 +171,7 @@ def transfer_out(t: Transfer) -> dict[str, Any]:
     return {
         "id": t.id,
         "object": "ledger_transfer",
-        "kind": t.kind.value,
+        "kind": str(t.kind),
         "code": t.code,
         "currency": t.currency,
         "pending_id": t.pending_id,

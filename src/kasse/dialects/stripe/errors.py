@@ -94,6 +94,7 @@ STRIPE_ERRORS: dict[ErrorCode, StripeError] = {
     E.CONCURRENT_UPDATE: StripeError(409, "api_error", StripeCode.LOCK_TIMEOUT),  # stripe-python retries 409s
     E.DATABASE_CONFLICT: _invalid("database_conflict"),
     E.CLOCK_ADVANCE_RUNNING: _invalid("clock_advance_running"),
+    E.EXTERNAL_ID_TAKEN: _invalid("resource_already_exists"),
 }
 
 

@@ -5,6 +5,7 @@ decline and cancel all return there: the shop reads the source's status."""
 
 from __future__ import annotations
 
+from kasse.dialects.stripe.data import StripeSourceData
 from kasse.dialects.stripe.translate import stripe_id
 from kasse.domain.models import Payment
 from kasse.domain.urls import with_query_param
@@ -18,4 +19,4 @@ def stripe_return_url(payment: Payment, outcome: str) -> str | None:
         return None
     url = with_query_param(url, "source", stripe_id(payment.id))
     url = with_query_param(url, "livemode", "false")
-    return with_query_param(url, "client_secret", str(payment.provider_data.get("client_secret", "")))
+    return with_query_param(url, "client_secret", StripeSourceData.of(payment).client_secret)

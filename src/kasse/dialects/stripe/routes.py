@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter
@@ -10,6 +11,7 @@ from starlette.responses import JSONResponse
 
 from kasse.dialects.stripe import schemas
 from kasse.dialects.stripe import translate as out
+from kasse.dialects.stripe.data import StripeChargeData, StripeSourceData
 from kasse.dialects.stripe.errors import StripeCode, StripeRefusal
 from kasse.dialects.stripe.ledger import balance_transaction
 from kasse.dialects.stripe.loaders import ORIGIN, charge_of, find_charge, find_refund, find_source, refund_of
@@ -38,10 +40,10 @@ def create_source(request: Request, merchant_id: MerchantId, params: Params) -> 
         return_url=src.return_url, metadata=src.metadata,
         # The bank page speaks sofort[preferred_language] when it can (Kasse's pages: de, en).
         customer={**src.owner, **({"locale": src.preferred_language} if src.preferred_language else {})},
-        provider_data={
-            "client_secret": "src_client_secret_" + new_token(18), "preferred_language": src.preferred_language,
-            "statement_descriptor": src.statement_descriptor,
-        },
+        provider_data=StripeSourceData(
+            client_secret="src_client_secret_" + new_token(18), preferred_language=src.preferred_language,
+            statement_descriptor=src.statement_descriptor,
+        ).as_dict(),
         capture_method=CaptureMethod.MANUAL, scenario=src.scenario,
     )  # fmt: skip
     return post(
@@ -98,8 +100,8 @@ def _charge(tx: Tx, merchant_id: str, body: schemas.ChargeIn) -> Capture:
             f"The charge amount must match the single-use source's amount ({payment.amount_minor})",
             param="amount",
         )
-    charge = {"description": body.description, "metadata": body.metadata}
-    payments.update_details(tx, payment.id, provider_data={"charge": charge})
+    charge = StripeChargeData(body.description, dict(body.metadata))
+    payments.update_details(tx, payment.id, provider_data=StripeSourceData.of(payment).with_charge(charge).as_dict())
     return captures.capture(tx, payment.id)
 
 
@@ -139,12 +141,13 @@ def update_charge(request: Request, charge_id: str, merchant_id: MerchantId, par
     def operation(tx: Tx) -> dict[str, Any]:
         capture = find_charge(tx.store, merchant_id, charge_id)
         payment = payments.get_payment(tx, capture.payment_id)
-        charge = dict(payment.provider_data.get("charge") or {})
-        merged = {**charge.get("metadata", {}), **metadata}
-        charge["metadata"] = {k: v for k, v in merged.items() if v is not None}
+        data = StripeSourceData.of(payment)
+        charge = data.charge or StripeChargeData()
+        merged = {**charge.metadata, **metadata}
+        charge = replace(charge, metadata={k: v for k, v in merged.items() if v is not None})
         if isinstance(description, str):
-            charge["description"] = description or None
-        payment = payments.update_details(tx, payment.id, provider_data={"charge": charge})
+            charge = replace(charge, description=description or None)
+        payment = payments.update_details(tx, payment.id, provider_data=data.with_charge(charge).as_dict())
         return charge_of(tx.store, capture, base_url(request), payment=payment)
 
     return post(request, merchant_id, params, operation)

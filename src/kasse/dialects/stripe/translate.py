@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, assert_never
 
+from kasse.dialects.stripe.data import StripeChargeData, StripeSourceData
 from kasse.domain.clock import utc
 from kasse.domain.ledger import Transfer
 from kasse.domain.models import Capture, Payment, Refund
@@ -103,13 +104,13 @@ def _owner(p: Payment) -> dict[str, Any]:
 
 
 def source_out(p: Payment, base_url: str) -> dict[str, Any]:
-    data = p.provider_data
+    data = StripeSourceData.of(p)
     return {
         "id": stripe_id(p.id),
         "object": "source",
         "allow_redisplay": None,
         "amount": p.amount_minor,
-        "client_secret": data.get("client_secret"),
+        "client_secret": data.client_secret or None,
         "created": ts(p.created_at),
         "currency": p.currency.lower(),
         "customer": None,
@@ -121,10 +122,10 @@ def source_out(p: Payment, base_url: str) -> dict[str, Any]:
         "sofort": {
             **_bank(p),
             "country": p.country,
-            "preferred_language": data.get("preferred_language"),
-            "statement_descriptor": data.get("statement_descriptor"),
+            "preferred_language": data.preferred_language,
+            "statement_descriptor": data.statement_descriptor,
         },
-        "statement_descriptor": data.get("statement_descriptor"),
+        "statement_descriptor": data.statement_descriptor,
         "status": source_status(p),
         "type": "sofort",
         "usage": "single_use",
@@ -161,11 +162,12 @@ def charge_out(
     c: Capture, p: Payment, refunds: list[Refund], transfers: list[Transfer], base_url: str
 ) -> dict[str, Any]:
     """A Sofort charge. ``transfers`` are the payment's ledger transfers (balance transactions)."""
-    charge = p.provider_data.get("charge") or {}
+    data = StripeSourceData.of(p)
+    charge = data.charge or StripeChargeData()
     status = charge_status(c)
     refunded = sum(r.amount_minor for r in refunds if r.status in (RefundState.PENDING, RefundState.SUCCEEDED))
     failed = status == "failed"
-    bank = {**_bank(p), "country": p.country, "preferred_language": p.provider_data.get("preferred_language")}
+    bank = {**_bank(p), "country": p.country, "preferred_language": data.preferred_language}
     return {
         "id": stripe_id(c.id),
         "object": "charge",
@@ -182,19 +184,19 @@ def charge_out(
             "name": p.customer.get("name"),
             "phone": p.customer.get("phone"),
         },
-        "calculated_statement_descriptor": p.provider_data.get("statement_descriptor"),
+        "calculated_statement_descriptor": data.statement_descriptor,
         "captured": True,
         "created": ts(c.created_at),
         "currency": c.currency.lower(),
         "customer": None,
-        "description": charge.get("description"),
+        "description": charge.description,
         "disputed": False,
         "failure_balance_transaction": _txn(transfers, "settlement_failed"),
         "failure_code": "processing_error" if failed else None,
         "failure_message": "The customer's bank transfer did not arrive before the cut-off" if failed else None,
         "fraud_details": {},
         "livemode": False,
-        "metadata": dict(charge.get("metadata") or {}),
+        "metadata": dict(charge.metadata),
         "on_behalf_of": None,
         "outcome": {
             "network_status": "declined_by_network" if failed else "approved_by_network",
