@@ -17,7 +17,7 @@ from kasse.engine.merchants import SANDBOX, ensure_sandbox_merchant
 from kasse.engine.unit import Kasse, Tx
 from kasse.storage.db import Database
 from kasse.storage.store import ExternalIdTaken
-from tests.helpers import FakeWall, new_payment
+from tests.helpers import FakeWall, advance_clock, new_payment
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -139,8 +139,8 @@ def test_a_registered_timer_kind_fires_on_the_merchants_clock(database: Database
     start = kasse.merchant_now(merchant_id=merchant_id)
     with kasse.unit(merchant_id=merchant_id) as tx:
         tx.schedule("test_token_expiry", "tok_1", after_s=600)
-    assert timers.advance_clock(kasse, merchant_id=merchant_id, seconds=599).fired == []
-    reading = timers.advance_clock(kasse, merchant_id=merchant_id, seconds=60)
+    assert advance_clock(kasse, merchant_id=merchant_id, seconds=599).fired == []
+    reading = advance_clock(kasse, merchant_id=merchant_id, seconds=60)
     assert [(f.kind, f.subject_id) for f in reading.fired] == [("test_token_expiry", "tok_1")]
     assert seen == [("tok_1", start + timedelta(seconds=600))]
     with kasse.read() as store:
@@ -157,7 +157,7 @@ def test_an_unknown_timer_kind_is_logged_and_left_unfired(
         tx.schedule("gone_dialect_expiry", "tok_1", after_s=60)
     payment = new_payment(kasse, merchant_id, expires_in_s=120)
     with caplog.at_level(logging.WARNING, logger="kasse.engine.timers"):
-        reading = timers.advance_clock(kasse, merchant_id=merchant_id, seconds=3600)
+        reading = advance_clock(kasse, merchant_id=merchant_id, seconds=3600)
     assert [f.subject_id for f in reading.fired] == [payment.id]  # the known kind behind it still fires
     assert "gone_dialect_expiry" in caplog.text
     with kasse.read() as store:
