@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from kasse.domain.ids import new_id
 from kasse.domain.models import Merchant
-from kasse.engine.unit import Kasse
+from kasse.engine.unit import Kasse, Tx
 from kasse.storage.store import Store
 
 __all__ = [
@@ -19,6 +20,9 @@ __all__ = [
     "hash_secret",
     "merchant_for_secret_key",
     "page_secret",
+    "put_setting",
+    "reset_data",
+    "update_setting",
 ]
 
 
@@ -156,3 +160,20 @@ def page_secret(kasse: Kasse, *, merchant_id: str) -> bytes:
                 value = secrets.token_urlsafe(32)
                 tx.store.put_merchant_setting(merchant_id=merchant_id, key=PAGE_SECRET, value=value)
     return value.encode()
+
+
+def put_setting(tx: Tx, key: str, value: Any | None) -> None:
+    """Set (or, with None, remove) one of the merchant's settings."""
+    tx.store.put_merchant_setting(merchant_id=tx.merchant_id, key=key, value=value)
+
+
+def update_setting(tx: Tx, key: str, change: Callable[[Any], Any]) -> Any:
+    """Read one setting, change it and write it back in the same unit; returns the new value."""
+    value = change(tx.store.merchant_settings(merchant_id=tx.merchant_id).get(key))
+    put_setting(tx, key, value)
+    return value
+
+
+def reset_data(tx: Tx) -> None:
+    """Everything the merchant did (payments, events, ledger, timers, keys); credentials and clock stay."""
+    tx.store.delete_merchant_data(merchant_id=tx.merchant_id)

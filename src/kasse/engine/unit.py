@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from kasse.domain.clock import MerchantClock, Pause, WallClock, real_pause, system_wall_clock
 from kasse.domain.errors import NotFound
@@ -21,6 +21,9 @@ from kasse.domain.models import Capture, Event, Payment, Refund, Timer, TimerKin
 from kasse.domain.webhooks import Delivery, DeliveryStatus, WebhookEndpoint, matches
 from kasse.storage.db import Database
 from kasse.storage.store import ExternalId, Store
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 __all__ = ["Derivers", "EventDeriver", "Kasse", "TimerHandler", "Tx", "dialect_of"]
 
@@ -199,6 +202,12 @@ class Kasse:
             tx = Tx(store=store, merchant_id=merchant_id, clock=clock, now=now, wall=self.wall, derivers=self.derivers)
             yield tx
             tx.flush()
+
+    def run(self, merchant_id: str, use_case: Callable[Concatenate[Tx, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """One use case in a unit of work of its own: the engine opens, commits or rolls back the
+        transaction; callers at the edge name the use case and its arguments."""
+        with self.unit(merchant_id=merchant_id) as tx:
+            return use_case(tx, *args, **kwargs)
 
     @contextmanager
     def read(self) -> Iterator[Store]:

@@ -18,7 +18,7 @@ from kasse.dialects.native.validation import require_json
 from kasse.domain.webhooks import Faults
 from kasse.edge.idempotency import fingerprint
 from kasse.edge.request import base_url, kasse_of
-from kasse.engine import payments, timers
+from kasse.engine import merchants, payments, timers
 from kasse.web.advances import AdvanceRequest, clock_body
 
 __all__ = ["router"]
@@ -88,24 +88,21 @@ def resume(request: Request, merchant_id: MerchantId) -> JSONResponse:
 @router.post("/payments/{payment_id}/approve")
 def approve(request: Request, payment_id: str, merchant_id: MerchantId) -> JSONResponse:
     """What the customer's approval on the bank page does, without a browser."""
-    with kasse_of(request).unit(merchant_id=merchant_id) as tx:
-        payment = payments.authorize(tx, payment_id)
+    payment = kasse_of(request).run(merchant_id, payments.authorize, payment_id)
     return JSONResponse(payment_out(payment, base_url(request)))
 
 
 @router.post("/payments/{payment_id}/decline")
 def decline(request: Request, payment_id: str, merchant_id: MerchantId, body: DeclineIn | None = None) -> JSONResponse:
     body = body or DeclineIn()
-    with kasse_of(request).unit(merchant_id=merchant_id) as tx:
-        payment = payments.decline(tx, payment_id, code=body.code, message=body.message)
+    payment = kasse_of(request).run(merchant_id, payments.decline, payment_id, code=body.code, message=body.message)
     return JSONResponse(payment_out(payment, base_url(request)))
 
 
 @router.post("/reset")
 def reset(request: Request, merchant_id: MerchantId) -> JSONResponse:
     """Delete this merchant's payments, events, ledger, timers and keys; credentials and clock stay."""
-    with kasse_of(request).unit(merchant_id=merchant_id) as tx:
-        tx.store.delete_merchant_data(merchant_id=merchant_id)
+    kasse_of(request).run(merchant_id, merchants.reset_data)
     return JSONResponse({"object": "reset", "merchant": merchant_id, "deleted": True})
 
 
@@ -129,9 +126,7 @@ def _faults_out(faults: Faults) -> dict[str, Any]:
 
 
 def _save_faults(request: Request, merchant_id: str, faults: Faults | None) -> Faults:
-    with kasse_of(request).unit(merchant_id=merchant_id) as tx:
-        value = None if faults is None else faults.as_dict()
-        tx.store.put_merchant_setting(merchant_id=merchant_id, key="faults", value=value)
+    kasse_of(request).run(merchant_id, merchants.put_setting, "faults", None if faults is None else faults.as_dict())
     return faults or Faults()
 
 

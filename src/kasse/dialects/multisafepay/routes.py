@@ -21,7 +21,7 @@ from kasse.dialects.multisafepay.data import MspOrderData
 from kasse.dialects.multisafepay.schemas import OrderIn, RefundIn, UpdateIn, parse
 from kasse.dialects.multisafepay.translate import GATEWAY, bank_page_url, order_out, payment_page_url, transaction_id
 from kasse.domain.errors import DomainError
-from kasse.domain.models import Method, Payment
+from kasse.domain.models import Method, Payment, Refund
 from kasse.edge.auth import Authenticator, Presented, bearer, header, query
 from kasse.edge.errors import dialect_route
 from kasse.edge.request import base_url, kasse_of, targets_of
@@ -190,12 +190,16 @@ def _refund(kasse: Kasse, who: Account, order_id: str, body: RefundIn) -> dict[s
     amount = body.amount or None  # none or 0: the whole rest (Refund.yaml)
     if amount is not None and amount < 0:
         raise e.MspError(e.INVALID_AMOUNT, "Invalid amount: a refund amount is positive")
-    with kasse.unit(merchant_id=who.merchant_id) as tx:
+
+    def create(tx: Tx) -> Refund:
         payment = _find(tx.store, who.merchant_id, order_id)
         if body.currency is not None and body.currency.upper() != payment.currency:
             raise e.MspError(e.INVALID_CURRENCY, f"Invalid currency: the order is in {payment.currency}")
         refund = refunds.create_refund(tx, payment.id, amount_minor=amount, reason=body.description)
         ids.record_refund(tx, refund)
+        return refund
+
+    refund = kasse.run(who.merchant_id, create)
     tid = transaction_id(refund.id)
     return {"order_id": order_id, "transaction_id": tid, "refund_id": tid}
 
@@ -222,8 +226,7 @@ def _update(kasse: Kasse, who: Account, order_id: str, body: UpdateIn) -> None:
         elif body.extend_expiration:
             payments.extend_expiry(tx, payment.id, by_s=86_400)  # a Sofort order's lifetime once more
 
-    with kasse.unit(merchant_id=who.merchant_id) as tx:
-        change(tx)
+    kasse.run(who.merchant_id, change)
 
 
 @router.patch("/json/orders/{order_id:path}")

@@ -20,7 +20,7 @@ from kasse.domain.errors import ErrorCode, InvalidRequest, NotFound
 from kasse.domain.events import EventType
 from kasse.domain.webhooks import Delivery, DeliverySettings
 from kasse.edge.request import deliverer_of, kasse_of, targets_of
-from kasse.engine import webhooks
+from kasse.engine import merchants, webhooks
 
 __all__ = ["router"]
 
@@ -81,10 +81,9 @@ def create_endpoint(request: Request, body: EndpointIn, merchant_id: MerchantId)
     if unknown:
         raise InvalidRequest(ErrorCode.PARAMETER_INVALID, f"Unknown event type {unknown[0]!r}", param="enabled_events")
     url = targets_of(request).vet(body.url, param="url")
-    with kasse_of(request).unit(merchant_id=merchant_id) as tx:
-        endpoint = webhooks.create_endpoint(
-            tx, url=url, enabled_events=body.enabled_events, description=body.description
-        )
+    endpoint = kasse_of(request).run(
+        merchant_id, webhooks.create_endpoint, url=url, enabled_events=body.enabled_events, description=body.description
+    )
     return JSONResponse(endpoint_out(endpoint, with_secret=True), status_code=201)
 
 
@@ -110,22 +109,19 @@ def update_endpoint(request: Request, endpoint_id: str, body: EndpointUpdate, me
     """Change the URL, events or description; `disabled: true` stops deliveries, `false` resumes them."""
     url = None if body.url is None else targets_of(request).vet(body.url, param="url")
     change = webhooks.EndpointChange(url, body.enabled_events, body.description, body.disabled)
-    with kasse_of(request).unit(merchant_id=merchant_id) as tx:
-        endpoint = webhooks.update_endpoint(tx, endpoint_id, change)
+    endpoint = kasse_of(request).run(merchant_id, webhooks.update_endpoint, endpoint_id, change)
     return JSONResponse(endpoint_out(endpoint))
 
 
 @router.delete("/webhook_endpoints/{endpoint_id}")
 def delete_endpoint(request: Request, endpoint_id: str, merchant_id: MerchantId) -> JSONResponse:
-    with kasse_of(request).unit(merchant_id=merchant_id) as tx:
-        webhooks.delete_endpoint(tx, endpoint_id)
+    kasse_of(request).run(merchant_id, webhooks.delete_endpoint, endpoint_id)
     return JSONResponse({"id": endpoint_id, "object": "webhook_endpoint", "deleted": True})
 
 
 @router.post("/webhook_endpoints/{endpoint_id}/rotate_secret")
 def rotate_secret(request: Request, endpoint_id: str, merchant_id: MerchantId) -> JSONResponse:
-    with kasse_of(request).unit(merchant_id=merchant_id) as tx:
-        endpoint = webhooks.rotate_secret(tx, endpoint_id)
+    endpoint = kasse_of(request).run(merchant_id, webhooks.rotate_secret, endpoint_id)
     return JSONResponse(endpoint_out(endpoint, with_secret=True))
 
 
@@ -146,8 +142,7 @@ def retry_delivery(
 ) -> JSONResponse:
     """Send a delivery again now, whatever its state; recorded as a new (manual) attempt."""
     deliverer = deliverer_of(request)
-    with kasse_of(request).unit(merchant_id=merchant_id) as tx:
-        delivery = webhooks.get_delivery(tx, delivery_id)
+    delivery = kasse_of(request).run(merchant_id, webhooks.get_delivery, delivery_id)
     deliverer.attempt(delivery, trigger="manual")
     with kasse_of(request).read() as store:
         current = store.get_delivery(merchant_id=merchant_id, delivery_id=delivery_id)
@@ -185,13 +180,12 @@ def get_webhook_settings(request: Request, merchant_id: MerchantId) -> JSONRespo
 def set_webhook_settings(request: Request, body: WebhookSettingsIn, merchant_id: MerchantId) -> JSONResponse:
     """`retry_schedule`: seconds before attempt 2, 3, … (default 1 min … 24 h, about three days in all);
     an empty list means a single attempt."""
-    with kasse_of(request).unit(merchant_id=merchant_id) as tx:
-        current = DeliverySettings.from_dict(tx.store.merchant_settings(merchant_id=merchant_id).get("webhooks"))
-        updated = DeliverySettings(
-            timeout_s=body.timeout_seconds if body.timeout_seconds is not None else current.timeout_s,
-            retry_schedule_s=tuple(body.retry_schedule)
-            if body.retry_schedule is not None
-            else current.retry_schedule_s,
-        )
-        tx.store.put_merchant_setting(merchant_id=merchant_id, key="webhooks", value=updated.as_dict())
-    return JSONResponse(_settings_out(updated))
+
+    def change(stored: Any) -> dict[str, Any]:
+        current = DeliverySettings.from_dict(stored)
+        timeout_s = body.timeout_seconds if body.timeout_seconds is not None else current.timeout_s
+        schedule = tuple(body.retry_schedule) if body.retry_schedule is not None else current.retry_schedule_s
+        return DeliverySettings(timeout_s=timeout_s, retry_schedule_s=schedule).as_dict()
+
+    updated = kasse_of(request).run(merchant_id, merchants.update_setting, "webhooks", change)
+    return JSONResponse(_settings_out(DeliverySettings.from_dict(updated)))

@@ -14,13 +14,14 @@ from starlette.responses import JSONResponse
 from kasse.dialects.stripe import schemas
 from kasse.dialects.stripe import translate as out
 from kasse.dialects.stripe.errors import StripeCode, StripeRefusal
+from kasse.dialects.stripe.loaders import ORIGIN
 from kasse.dialects.stripe.notifications import event_out
 from kasse.dialects.stripe.provider_events import PREFIX
 from kasse.dialects.stripe.wire import MerchantId, Params, StripeRoute, post, stripe_list
 from kasse.domain.errors import ErrorCode, InvalidRequest, NotFound
 from kasse.domain.webhooks import WebhookEndpoint
 from kasse.edge.request import base_url, kasse_of, targets_of
-from kasse.engine import webhooks
+from kasse.engine import merchants, webhooks
 from kasse.engine.unit import Tx
 
 __all__ = ["router", "sandbox_router"]
@@ -28,7 +29,7 @@ __all__ = ["router", "sandbox_router"]
 router = APIRouter(prefix="/stripe/v1", route_class=StripeRoute, include_in_schema=False)
 sandbox_router = APIRouter(prefix="/stripe/_sandbox", route_class=StripeRoute, include_in_schema=False)
 
-DIALECT = "stripe"
+DIALECT = ORIGIN
 
 
 # --- events -----------------------------------------------------------------------------------------
@@ -151,9 +152,12 @@ def update_endpoint(request: Request, endpoint_id: str, merchant_id: MerchantId,
 
 @router.delete("/webhook_endpoints/{endpoint_id}")
 def delete_endpoint(request: Request, endpoint_id: str, merchant_id: MerchantId) -> JSONResponse:
-    with kasse_of(request).unit(merchant_id=merchant_id) as tx:
+
+    def delete(tx: Tx) -> None:
         _endpoint(tx, endpoint_id)
         webhooks.delete_endpoint(tx, endpoint_id)
+
+    kasse_of(request).run(merchant_id, delete)
     return JSONResponse({"id": endpoint_id, "object": "webhook_endpoint", "deleted": True})
 
 
@@ -162,7 +166,7 @@ def delete_endpoint(request: Request, endpoint_id: str, merchant_id: MerchantId)
 
 def _rate_out(settings: dict[str, Any]) -> dict[str, Any]:
     rates = settings.get("failure_rates") or {}
-    return {"object": "sandbox_settings", "sofort_failure_rate": float(rates.get("stripe", 0.0))}
+    return {"object": "sandbox_settings", "sofort_failure_rate": float(rates.get(DIALECT, 0.0))}
 
 
 @sandbox_router.get("/settings")
@@ -185,8 +189,7 @@ def set_settings(request: Request, merchant_id: MerchantId, params: Params) -> J
         raise InvalidRequest(
             ErrorCode.PARAMETER_INVALID, "sofort_failure_rate must be between 0 and 1", param="sofort_failure_rate"
         )
-    with kasse_of(request).unit(merchant_id=merchant_id) as tx:
-        rates = dict(tx.store.merchant_settings(merchant_id=merchant_id).get("failure_rates") or {})
-        rates["stripe"] = rate
-        tx.store.put_merchant_setting(merchant_id=merchant_id, key="failure_rates", value=rates)
-        return JSONResponse(_rate_out({"failure_rates": rates}))
+    rates = kasse_of(request).run(
+        merchant_id, merchants.update_setting, "failure_rates", lambda stored: {**(stored or {}), DIALECT: rate}
+    )
+    return JSONResponse(_rate_out({"failure_rates": rates}))

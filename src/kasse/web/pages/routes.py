@@ -51,8 +51,7 @@ def perform(kasse: Kasse, token: str, action: str) -> Acted | None:
     if found is None or found.status is not PaymentState.REQUIRES_ACTION:
         return None if found is None else Acted(found, changed=False)
     try:
-        with kasse.unit(merchant_id=found.payment.merchant_id) as tx:
-            payment = ACTIONS[action](tx, found.payment.id)
+        payment = kasse.run(found.payment.merchant_id, ACTIONS[action], found.payment.id)
     except DomainError:
         again = kit.lookup(kasse, token)
         return None if again is None else Acted(again, changed=False)
