@@ -25,11 +25,10 @@ from kasse.dialects.native.schemas import (
 )
 from kasse.dialects.native.validation import require_json
 from kasse.domain.errors import ErrorCode, InvalidRequest, NotFound
-from kasse.domain.ledger import Account
 from kasse.domain.models import Scenario
 from kasse.edge.idempotency import Outcome, fingerprint, run_idempotent
 from kasse.edge.request import base_url, kasse_of
-from kasse.engine import captures, payments, refunds
+from kasse.engine import balances, captures, payments, refunds
 from kasse.engine.unit import Tx
 
 __all__ = ["router"]
@@ -240,15 +239,9 @@ def get_event(request: Request, event_id: str, merchant_id: MerchantId) -> JSONR
 @router.get("/balance", response_model=BalanceOut, tags=["balance"])
 def get_balance(request: Request, merchant_id: MerchantId) -> JSONResponse:
     """`available`: settled money less refunds in flight; `pending`: captured money still in transit."""
-    with kasse_of(request).read() as store:
-        accounts = store.account_balances(merchant_id=merchant_id)
-    currencies = sorted({currency for currency, _ in accounts})
-    available, pending = [], []
-    for currency in currencies:
-        posted_av, held_av = accounts.get((currency, Account.AVAILABLE), (0, 0))
-        posted_in, _ = accounts.get((currency, Account.INCOMING), (0, 0))
-        available.append({"amount": posted_av + min(held_av, 0), "currency": currency})
-        pending.append({"amount": posted_in, "currency": currency})
+    found = balances.balances(kasse_of(request), merchant_id=merchant_id)
+    available = [{"amount": b.available, "currency": b.currency} for b in found]
+    pending = [{"amount": b.pending, "currency": b.currency} for b in found]
     return JSONResponse({"object": "balance", "available": available, "pending": pending})
 
 

@@ -14,9 +14,10 @@ from kasse.dialects.stripe import translate as out
 from kasse.dialects.stripe.errors import StripeCode, StripeRefusal
 from kasse.dialects.stripe.wire import MerchantId, Params, StripeRoute, stripe_list
 from kasse.domain.errors import NotFound
-from kasse.domain.ledger import Account, Transfer
+from kasse.domain.ledger import Transfer
 from kasse.domain.states import CaptureState
 from kasse.edge.request import kasse_of
+from kasse.engine import balances
 from kasse.storage.store import Store
 
 __all__ = ["balance_transaction", "router"]
@@ -60,15 +61,13 @@ def balance_transaction(store: Store, merchant_id: str, txn_id: str) -> dict[str
 @router.get("/balance")
 def get_balance(request: Request, merchant_id: MerchantId) -> JSONResponse:
     """``available``: settled money less refunds; ``pending``: charges whose money is still in transit."""
-    with kasse_of(request).read() as store:
-        accounts = store.account_balances(merchant_id=merchant_id)
-    available, pending = [], []
-    for currency in sorted({c for c, _ in accounts}):
-        posted_av, held_av = accounts.get((currency, Account.AVAILABLE), (0, 0))
-        posted_in, _ = accounts.get((currency, Account.INCOMING), (0, 0))
-        amount = posted_av + min(held_av, 0)
-        available.append({"amount": amount, "currency": currency.lower(), "source_types": {"bank_account": amount}})
-        pending.append({"amount": posted_in, "currency": currency.lower(), "source_types": {"bank_account": posted_in}})
+    found = balances.balances(kasse_of(request), merchant_id=merchant_id)
+
+    def money(amount: int, currency: str) -> dict[str, Any]:
+        return {"amount": amount, "currency": currency.lower(), "source_types": {"bank_account": amount}}
+
+    available = [money(b.available, b.currency) for b in found]
+    pending = [money(b.pending, b.currency) for b in found]
     return JSONResponse({"object": "balance", "available": available, "pending": pending, "livemode": False})
 
 
