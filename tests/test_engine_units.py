@@ -13,8 +13,8 @@ from sqlalchemy import select
 from kasse.domain.errors import IdempotencyMismatch, InvalidRequest, NotFound
 from kasse.domain.models import CaptureMethod, Method
 from kasse.domain.states import PaymentState
-from kasse.edge.idempotency import Outcome, run_idempotent
 from kasse.engine import captures, payments, refunds
+from kasse.engine.idempotency import Outcome, run_idempotent
 from kasse.engine.merchants import create_merchant
 from kasse.engine.unit import Kasse, Tx
 from kasse.storage import schema

@@ -6,7 +6,8 @@ and may import dialects; nothing here imports ``web`` or a dialect).
 - ``auth``: credentials by where they are carried (bearer header, Basic user, custom header, query
   parameter, form body) and ``Authenticator``, a dependency with one bounded positive cache
   (``KeyCache``, held once on ``app.state.key_cache``).
-- ``idempotency``: the idempotent operation (``run_idempotent``) and the request ``fingerprint``.
+- the idempotent operation is a unit of work, so it lives in the engine (``kasse.engine.idempotency``:
+  ``run_idempotent``, ``fingerprint``).
 - ``request``: the accessors of what the app holds (``kasse_of``, ``settings_of``, ``base_url``, …).
 
 Concurrency convention for handlers: route handlers are plain ``def`` — FastAPI runs them in its

@@ -209,6 +209,13 @@ class Kasse:
         with self.unit(merchant_id=merchant_id) as tx:
             return use_case(tx, *args, **kwargs)
 
+    def run_locked(
+        self, merchant_id: str, use_case: Callable[Concatenate[Tx, P], R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """``run`` with the merchant's row locked first: use cases that find-or-create per merchant."""
+        with self.unit(merchant_id=merchant_id, lock_merchant=True) as tx:
+            return use_case(tx, *args, **kwargs)
+
     @contextmanager
     def read(self) -> Iterator[Store]:
         with self.db.transaction(write=False) as conn:

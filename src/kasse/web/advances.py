@@ -27,8 +27,8 @@ from typing import Any
 from kasse.delivery import clock
 from kasse.delivery.worker import Deliverer
 from kasse.domain.errors import Conflict, DomainError, ErrorCode, IdempotencyMismatch, NotFound
-from kasse.edge.idempotency import Outcome
 from kasse.engine import serial, timers
+from kasse.engine.idempotency import Outcome, keep_response
 from kasse.engine.unit import Kasse, Tx
 
 __all__ = ["AdvanceRequest", "Advances", "clock_body"]
@@ -159,17 +159,12 @@ class Advances:
     def _keep(self, request: AdvanceRequest, status: int, body: Any) -> Callable[[Tx], None]:
         def keep(tx: Tx) -> None:
             assert request.key is not None
-            tx.store.delete_idempotency(merchant_id=request.merchant_id, scope=SCOPE, key=request.key)
-            tx.store.insert_idempotency(
-                merchant_id=request.merchant_id, scope=SCOPE, key=request.key, fingerprint=request.fingerprint,
-                response_status=status, response_body=json.dumps(body), response_headers={}, created_at=tx.now,
-            )  # fmt: skip
+            keep_response(tx, scope=SCOPE, key=request.key, fingerprint=request.fingerprint, status=status, body=body)
 
         return keep
 
     def _replace(self, request: AdvanceRequest, body: Any) -> None:
-        with self.kasse.unit(merchant_id=request.merchant_id) as tx:
-            self._keep(request, 200, body)(tx)
+        self.kasse.run(request.merchant_id, self._keep(request, 200, body))
 
 
 def _save_run(kasse: Kasse, merchant_id: str, run_id: str, status: int, result: Any, error: Any) -> None:
@@ -177,11 +172,6 @@ def _save_run(kasse: Kasse, merchant_id: str, run_id: str, status: int, result: 
     body = {"status": word, "result": result, "error": error}
 
     def save() -> None:
-        with kasse.unit(merchant_id=merchant_id) as tx:
-            tx.store.delete_idempotency(merchant_id=merchant_id, scope=RUN_SCOPE, key=run_id)
-            tx.store.insert_idempotency(
-                merchant_id=merchant_id, scope=RUN_SCOPE, key=run_id, fingerprint="", response_status=status,
-                response_body=json.dumps(body), response_headers={}, created_at=tx.now,
-            )  # fmt: skip
+        kasse.run(merchant_id, keep_response, scope=RUN_SCOPE, key=run_id, fingerprint="", status=status, body=body)
 
     serial.retrying(save, what="clock advance's status")

@@ -16,9 +16,9 @@ from kasse.dialects.native.numbers import INTEGRAL, Integer, Number
 from kasse.dialects.native.translate import payment_out
 from kasse.dialects.native.validation import require_json
 from kasse.domain.webhooks import Faults
-from kasse.edge.idempotency import fingerprint
 from kasse.edge.request import base_url, kasse_of
 from kasse.engine import merchants, payments, timers
+from kasse.engine.idempotency import fingerprint
 from kasse.web.advances import AdvanceRequest, clock_body
 
 __all__ = ["router"]

@@ -27,7 +27,7 @@ from kasse.edge.errors import dialect_route
 from kasse.edge.request import base_url, kasse_of, targets_of
 from kasse.engine import payments, refunds, webhooks
 from kasse.engine.merchants import hash_secret
-from kasse.engine.targets import TargetGuard
+from kasse.engine.targets import CheckedUrl, TargetGuard
 from kasse.engine.unit import Kasse, Tx
 from kasse.storage.store import ExternalIdTaken
 
@@ -128,6 +128,17 @@ def _with_endpoint(provider_data: dict[str, Any], endpoint_id: str) -> dict[str,
     return MspOrderData.from_dict(provider_data).with_endpoint(endpoint_id).as_dict()
 
 
+def _create_order(
+    tx: Tx, cmd: payments.CreatePayment, order_id: str, notification_url: CheckedUrl | None, api_key: str
+) -> Payment:
+    if notification_url:
+        endpoint = webhooks.notification_endpoint(tx, dialect=ORIGIN, url=notification_url, secret=api_key)
+        cmd = dataclasses.replace(cmd, provider_data=_with_endpoint(cmd.provider_data, endpoint.id))
+    payment = payments.create_payment(tx, cmd)
+    ids.record_order(tx, payment, order_id)
+    return payment
+
+
 def _create(kasse: Kasse, who: Account, order: OrderIn, base_url: str, targets: TargetGuard) -> dict[str, Any]:
     cmd = _command(order)
     payments.validate(cmd)  # before anything is written (rule 8)
@@ -137,12 +148,8 @@ def _create(kasse: Kasse, who: Account, order: OrderIn, base_url: str, targets: 
     try:
         # A duplicate order_id is refused by external_ids' unique constraint, and the unit rolls back. The
         # merchant row is locked only where a notification endpoint may be created (one per URL).
-        with kasse.unit(merchant_id=who.merchant_id, lock_merchant=notification_url is not None) as tx:
-            if notification_url:
-                endpoint = webhooks.notification_endpoint(tx, dialect=ORIGIN, url=notification_url, secret=who.api_key)
-                cmd = dataclasses.replace(cmd, provider_data=_with_endpoint(cmd.provider_data, endpoint.id))
-            payment = payments.create_payment(tx, cmd)
-            ids.record_order(tx, payment, order.order_id)
+        run = kasse.run_locked if notification_url else kasse.run
+        payment = run(who.merchant_id, _create_order, cmd, order.order_id, notification_url, who.api_key)
     except ExternalIdTaken:
         raise e.MspError(e.INVALID_ORDER_ID, "Invalid transaction ID: this order_id is already used", 409) from None
     if order.type == "direct":

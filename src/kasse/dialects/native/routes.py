@@ -26,9 +26,9 @@ from kasse.dialects.native.schemas import (
 from kasse.dialects.native.validation import require_json
 from kasse.domain.errors import ErrorCode, InvalidRequest, NotFound
 from kasse.domain.models import Scenario
-from kasse.edge.idempotency import Outcome, fingerprint, run_idempotent
 from kasse.edge.request import base_url, kasse_of
 from kasse.engine import balances, captures, payments, refunds
+from kasse.engine.idempotency import Outcome, fingerprint, run_idempotent
 from kasse.engine.unit import Tx
 
 __all__ = ["router"]

@@ -19,8 +19,8 @@ from kasse.domain.errors import DomainError, ErrorCode, InvalidRequest, Unauthen
 from kasse.domain.ids import new_token
 from kasse.edge.auth import Authenticator, Presented, basic_user, bearer, merchant_of_secret_key
 from kasse.edge.errors import dialect_route
-from kasse.edge.idempotency import fingerprint, run_idempotent
 from kasse.edge.request import kasse_of
+from kasse.engine.idempotency import fingerprint, run_idempotent
 from kasse.engine.unit import Tx
 
 __all__ = ["MerchantId", "Params", "StripeRoute", "post", "stripe_list"]

@@ -20,7 +20,7 @@ from kasse.domain.clock import utc
 from kasse.domain.errors import ErrorCode, IdempotencyMismatch, InvalidRequest
 from kasse.engine.unit import Kasse, Tx
 
-__all__ = ["Outcome", "fingerprint", "run_idempotent"]
+__all__ = ["Outcome", "fingerprint", "keep_response", "run_idempotent"]
 
 MAX_KEY_LENGTH = 255
 
@@ -84,3 +84,12 @@ def run_idempotent(
                 raise
             # Another request with this key committed first; the loop replays its response.
     raise AssertionError("unreachable")
+
+
+def keep_response(tx: Tx, *, scope: str, key: str, fingerprint: str, status: int, body: Any) -> None:
+    """Store (or replace) the answer kept under ``key`` in ``scope``, in the caller's unit of work."""
+    tx.store.delete_idempotency(merchant_id=tx.merchant_id, scope=scope, key=key)
+    tx.store.insert_idempotency(
+        merchant_id=tx.merchant_id, scope=scope, key=key, fingerprint=fingerprint, response_status=status,
+        response_body=json.dumps(body), response_headers={}, created_at=tx.now,
+    )  # fmt: skip
