@@ -86,7 +86,7 @@ def _catch_up(deliverer: Deliverer, *, merchant_id: str, target: datetime) -> tu
             until = min(delivery_due + timedelta(seconds=round_s) - _TICK, target, _disabling(kasse, merchant_id))
             if timer_due is not None:
                 until = min(until, timer_due - _TICK)  # a timer due at the same moment goes first
-            made = _deliver(deliverer, merchant_id, max(until, delivery_due))
+            made = _deliver(deliverer, merchant_id, max(until, delivery_due), due=delivery_due)
             if made is None:
                 # Held by a lease that outlived every wait (a stuck sender): the timers still fall due
                 # before this call returns (a refund waiting on a settlement must not be left behind).
@@ -108,14 +108,13 @@ def _disabling(kasse: Kasse, merchant_id: str) -> datetime:
     return min(since) + timedelta(seconds=DISABLE_AFTER_FAILING_S) - _TICK
 
 
-def _deliver(deliverer: Deliverer, merchant_id: str, until: datetime) -> int | None:
+def _deliver(deliverer: Deliverer, merchant_id: str, until: datetime, *, due: datetime) -> int | None:
     """Send what is due by ``until``, each dated at its due time. Deliveries leased by someone else (a
     replay requested through the API, a worker that died with a live lease) are waited for: until their
     holder records them (they are then due later, or done) or their lease runs out (then they are sent
-    here). None if they are still held after the longest lease."""
+    here). None if they are still held after the longest lease. ``due``: the earliest due delivery, as
+    the caller just read it."""
     deadline = monotonic_s() + deliverer.lease.total_seconds() + LEASE_MARGIN_S
-    with deliverer.kasse.read() as store:
-        due = store.next_delivery_due(merchant_id=merchant_id)
     while True:
         made = serial.retrying(lambda: deliverer.deliver_due(merchant_id=merchant_id, until=until, at_due_time=True))
         if made:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,7 +20,7 @@ from kasse.domain.clock import utc
 from kasse.domain.errors import ErrorCode, IdempotencyMismatch, InvalidRequest
 from kasse.engine.unit import Kasse, Tx
 
-__all__ = ["Outcome", "fingerprint", "keep_response", "run_idempotent"]
+__all__ = ["Outcome", "fingerprint", "keep_response", "replay", "run_idempotent"]
 
 MAX_KEY_LENGTH = 255
 
@@ -68,9 +68,7 @@ def run_idempotent(
                         tx.store.delete_idempotency(merchant_id=merchant_id, scope=scope, key=key)
                         stored = None
                     if stored is not None:
-                        if stored["fingerprint"] != fingerprint:
-                            raise IdempotencyMismatch(key)
-                        return Outcome(stored["response_status"], json.loads(stored["response_body"]), True)
+                        return replay(stored, key=key, fingerprint=fingerprint)
                 status, body = operation(tx)
                 if key is not None:
                     tx.store.insert_idempotency(
@@ -84,6 +82,13 @@ def run_idempotent(
                 raise
             # Another request with this key committed first; the loop replays its response.
     raise AssertionError("unreachable")
+
+
+def replay(stored: Mapping[str, Any], *, key: str, fingerprint: str) -> Outcome:
+    """The answer stored under ``key``; the same key with another request is refused."""
+    if stored["fingerprint"] != fingerprint:
+        raise IdempotencyMismatch(key)
+    return Outcome(int(stored["response_status"]), json.loads(stored["response_body"]), True)
 
 
 def keep_response(tx: Tx, *, scope: str, key: str, fingerprint: str, status: int, body: Any) -> None:

@@ -153,13 +153,13 @@ def page_secret(kasse: Kasse, *, merchant_id: str) -> bytes:
     (every Kasse process sharing the database signs and checks with the same one)."""
     with kasse.read() as store:
         value = store.merchant_settings(merchant_id=merchant_id).get(PAGE_SECRET)
-    if not isinstance(value, str):
-        with kasse.unit(merchant_id=merchant_id, lock_merchant=True) as tx:  # one writer makes it
-            value = tx.store.merchant_settings(merchant_id=merchant_id).get(PAGE_SECRET)
-            if not isinstance(value, str):
-                value = secrets.token_urlsafe(32)
-                tx.store.put_merchant_setting(merchant_id=merchant_id, key=PAGE_SECRET, value=value)
+    if not isinstance(value, str):  # made once, under the merchant's row lock (one writer makes it)
+        value = kasse.run_locked(merchant_id, update_setting, PAGE_SECRET, _kept_or_new_secret)
     return value.encode()
+
+
+def _kept_or_new_secret(stored: Any) -> str:
+    return stored if isinstance(stored, str) else secrets.token_urlsafe(32)
 
 
 def put_setting(tx: Tx, key: str, value: Any | None) -> None:

@@ -26,9 +26,9 @@ from typing import Any
 
 from kasse.delivery import clock
 from kasse.delivery.worker import Deliverer
-from kasse.domain.errors import Conflict, DomainError, ErrorCode, IdempotencyMismatch, NotFound
+from kasse.domain.errors import Conflict, DomainError, ErrorCode, NotFound
 from kasse.engine import serial, timers
-from kasse.engine.idempotency import Outcome, keep_response
+from kasse.engine.idempotency import Outcome, keep_response, replay
 from kasse.engine.unit import Kasse, Tx
 
 __all__ = ["AdvanceRequest", "Advances", "clock_body"]
@@ -80,8 +80,8 @@ class Advances:
 
     def start(self, request: AdvanceRequest) -> Outcome:
         stored = self._stored(request)
-        if stored is not None and stored[0] != RUNNING:
-            return Outcome(stored[0], stored[1], replayed=True)
+        if stored is not None and stored.status != RUNNING:
+            return stored
         run_id = "adv_" + secrets.token_hex(8)
         future = self._pool.submit(self._run, request, run_id)
         try:
@@ -134,8 +134,8 @@ class Advances:
                     ErrorCode.CLOCK_ADVANCE_RUNNING, "Another clock advance of this merchant is still running"
                 )
             stored = self._stored(request)  # again: the advance this one waited for may have had its key
-            if stored is not None and stored[0] != RUNNING:
-                return Outcome(stored[0], stored[1], replayed=True)
+            if stored is not None and stored.status != RUNNING:
+                return stored
             # A stored running answer is an advance that died after its move: finish it, without a move.
             seconds = 0.0 if stored is not None else request.seconds
             then = None if request.key is None or stored is not None else self._keep(request, RUNNING, {"run": run_id})
@@ -145,16 +145,12 @@ class Advances:
                 serial.retrying(lambda: self._replace(request, body))
         return Outcome(200, body)
 
-    def _stored(self, request: AdvanceRequest) -> tuple[int, Any] | None:
+    def _stored(self, request: AdvanceRequest) -> Outcome | None:
         if request.key is None:
             return None
         with self.kasse.read() as store:
             row = store.get_idempotency(merchant_id=request.merchant_id, scope=SCOPE, key=request.key)
-        if row is None:
-            return None
-        if row["fingerprint"] != request.fingerprint:
-            raise IdempotencyMismatch(request.key)
-        return int(row["response_status"]), json.loads(row["response_body"])
+        return None if row is None else replay(row, key=request.key, fingerprint=request.fingerprint)
 
     def _keep(self, request: AdvanceRequest, status: int, body: Any) -> Callable[[Tx], None]:
         def keep(tx: Tx) -> None:
