@@ -60,14 +60,14 @@ def seed_payments(
     ``expires_in_s`` each schedules its expiry timer that far ahead; with ``endpoint_url`` an endpoint for
     every event type is registered first, so the outbox holds one pending delivery per payment. Returns
     the seconds it took."""
-    from kasse.dialects.registry import derivers
+    from kasse.dialects.registry import hooks
     from kasse.domain.models import Method
     from kasse.engine import payments, webhooks
     from kasse.engine.merchants import SANDBOX, ensure_sandbox_merchant
     from kasse.engine.unit import Kasse
     from kasse.storage.db import Database
 
-    kasse = Kasse(Database(url), derivers=derivers())
+    kasse = Kasse(Database(url), hooks=hooks())
     kasse.db.migrate()
     ensure_sandbox_merchant(kasse)
     begin = time.perf_counter()

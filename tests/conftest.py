@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from kasse.config import Settings
-from kasse.dialects.registry import derivers
+from kasse.dialects.registry import hooks
 from kasse.engine.merchants import SANDBOX, ensure_sandbox_merchant
 from kasse.engine.unit import Kasse
 from kasse.storage import schema
@@ -89,7 +89,7 @@ def wall() -> FakeWall:
 
 @pytest.fixture
 def kasse(database: Database, wall: FakeWall) -> Kasse:
-    k = Kasse(database, derivers=derivers(), wall=wall)
+    k = Kasse(database, hooks=hooks(), wall=wall)
     ensure_sandbox_merchant(k)
     return k
 
@@ -144,7 +144,7 @@ class LiveServer:
 def live_server(sqlite_database: Database) -> Iterator[LiveServer]:
     """A real uvicorn on a free loopback port, SQLite, the real wall clock, workers running."""
     port = _free_port()
-    k = Kasse(sqlite_database, derivers=derivers())
+    k = Kasse(sqlite_database, hooks=hooks())
     ensure_sandbox_merchant(k)
     app = create_app(
         Settings(database_url=sqlite_database.url, port=port, run_workers=True, scheduler_interval_s=0.2), kasse=k

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -104,6 +105,13 @@ def assert_ledger_invariants(store: Store, merchant_id: str) -> None:
 
 
 # --- engine shortcuts and deeper checks (engine, storage and property tests) -----------------------
+
+
+def with_rules(kasse: Kasse, origin: str, **changes: Any) -> Kasse:
+    """The same engine on the same database, with ``origin``'s provider rules changed (a provider whose
+    refunds are delayed, whose unused authorizations are canceled…)."""
+    rules = {**kasse.hooks.rules, origin: dataclasses.replace(kasse.hooks.rules[origin], **changes)}
+    return Kasse(kasse.db, hooks=dataclasses.replace(kasse.hooks, rules=rules), wall=kasse.wall, pause=kasse.pause)
 
 
 def run(kasse: Kasse, merchant_id: str, use_case: Callable[..., T], *args: Any, **kwargs: Any) -> T:

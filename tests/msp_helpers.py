@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from kasse.config import Settings
-from kasse.dialects.registry import derivers
+from kasse.dialects.registry import hooks
 from kasse.engine.merchants import SANDBOX, ensure_sandbox_merchant
 from kasse.engine.unit import Kasse
 from kasse.storage.db import Database
@@ -50,7 +50,7 @@ def free_port() -> int:
 def live_kasse(database: Database) -> LiveServer:
     """A real uvicorn on ``database`` with the real wall clock and the workers running."""
     port = free_port()
-    kasse = Kasse(database, derivers=derivers())
+    kasse = Kasse(database, hooks=hooks())
     ensure_sandbox_merchant(kasse)
     settings = Settings(database_url=database.url, port=port, run_workers=True, scheduler_interval_s=0.2)
     return LiveServer(create_app(settings, kasse=kasse), port)

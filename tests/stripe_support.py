@@ -19,7 +19,7 @@ import pytest
 import stripe
 
 from kasse.config import Settings
-from kasse.dialects.registry import derivers
+from kasse.dialects.registry import hooks
 from kasse.engine.merchants import SANDBOX, ensure_sandbox_merchant
 from kasse.engine.unit import Kasse
 from kasse.storage.db import Database
@@ -68,7 +68,7 @@ class LiveKasse:
 
 def _serve(database: Database) -> Iterator[LiveKasse]:
     port = free_port()
-    kasse = Kasse(database, derivers=derivers())
+    kasse = Kasse(database, hooks=hooks())
     ensure_sandbox_merchant(kasse)
     settings = Settings(database_url=database.url, port=port, run_workers=True, scheduler_interval_s=0.1)
     with (

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from kasse.cli.lifecycle import render
 from kasse.cli.main import app
-from kasse.dialects.registry import derivers
+from kasse.dialects.registry import hooks
 from kasse.domain.models import Method
 from kasse.domain.states import PaymentState
 from kasse.engine import payments
@@ -67,7 +67,7 @@ def test_merchant_create_json_prints_every_credential(db_url: str) -> None:
 
 def test_clock_advance_fires_due_timers_and_payments_list_shows_the_result(db_url: str) -> None:
     invoke("migrate", "--database", db_url)  # also creates the sandbox merchant
-    kasse = Kasse(Database(db_url), derivers=derivers())
+    kasse = Kasse(Database(db_url), hooks=hooks())
     with kasse.unit(merchant_id=SANDBOX.id) as tx:
         created = payments.create_payment(
             tx, payments.CreatePayment(amount_minor=1234, currency="EUR", method=Method.SOFORT)
@@ -151,7 +151,7 @@ def test_serve_prints_front_doors_and_sandbox_credentials_and_serves_the_api(
 def test_worker_fires_timers_that_fall_due_on_a_live_clock(process_env: dict[str, str]) -> None:
     url = process_env["KASSE_DATABASE_URL"]
     subprocess.run([KASSE, "migrate"], env=process_env, check=True, capture_output=True)
-    kasse = Kasse(Database(url), derivers=derivers())
+    kasse = Kasse(Database(url), hooks=hooks())
     with kasse.unit(merchant_id=SANDBOX.id) as tx:
         created = payments.create_payment(
             tx, payments.CreatePayment(amount_minor=100, currency="EUR", method=Method.SOFORT)
@@ -182,7 +182,7 @@ def test_events_list_and_resend_deliver_to_a_real_receiver(db_url: str) -> None:
     from tests.test_webhooks import Receiver
 
     invoke("migrate", "--database", db_url)
-    kasse = Kasse(Database(db_url), derivers=derivers())
+    kasse = Kasse(Database(db_url), hooks=hooks())
     receiver = Receiver()
     try:
         with kasse.unit(merchant_id=SANDBOX.id) as tx:
@@ -269,7 +269,7 @@ def test_serve_with_two_processes_shares_one_sqlite_database_and_one_admin_token
             assert r.status_code == 201, r.text
     finally:
         _stop(proc)
-    kasse = Kasse(Database(process_env["KASSE_DATABASE_URL"]), derivers=derivers())
+    kasse = Kasse(Database(process_env["KASSE_DATABASE_URL"]), hooks=hooks())
     with kasse.read() as store:
         page = store.list_payments(merchant_id=SANDBOX.id, limit=1000)
     assert len(page.items) == 100

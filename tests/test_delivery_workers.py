@@ -25,7 +25,7 @@ import pytest
 import sqlalchemy as sa
 from standardwebhooks import Webhook
 
-from kasse.dialects.registry import derivers
+from kasse.dialects.registry import hooks
 from kasse.domain.models import Method
 from kasse.engine import payments, webhooks
 from kasse.engine.merchants import SANDBOX, ensure_sandbox_merchant
@@ -172,7 +172,7 @@ def pg_kasse() -> Iterator[Kasse]:
     db = Database(url)
     db.migrate()
     _wipe(db)
-    kasse = Kasse(db, derivers=derivers())
+    kasse = Kasse(db, hooks=hooks())
     ensure_sandbox_merchant(kasse)
     yield kasse
     db.dispose()

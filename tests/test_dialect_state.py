@@ -3,13 +3,14 @@ through the unit of work), the dialects' typed provider data, and timer kinds a 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from kasse.dialects.multisafepay.data import MspOrderData
-from kasse.dialects.registry import derivers
+from kasse.dialects.registry import hooks
 from kasse.dialects.stripe.data import StripeChargeData, StripeSourceData
 from kasse.domain.models import Merchant, Method
 from kasse.engine import payments, timers
@@ -133,7 +134,9 @@ def test_a_registered_timer_kind_fires_on_the_merchants_clock(database: Database
     def expire_token(tx: Tx, subject_id: str) -> None:
         seen.append((subject_id, tx.now))
 
-    kasse = Kasse(database, derivers=derivers(), wall=wall, timer_handlers={"test_token_expiry": expire_token})
+    kasse = Kasse(
+        database, hooks=dataclasses.replace(hooks(), timer_handlers={"test_token_expiry": expire_token}), wall=wall
+    )
     ensure_sandbox_merchant(kasse)
     merchant_id = SANDBOX.id
     start = kasse.merchant_now(merchant_id=merchant_id)
@@ -150,7 +153,7 @@ def test_a_registered_timer_kind_fires_on_the_merchants_clock(database: Database
 def test_an_unknown_timer_kind_is_logged_and_left_unfired(
     database: Database, wall: FakeWall, caplog: pytest.LogCaptureFixture
 ) -> None:
-    kasse = Kasse(database, derivers=derivers(), wall=wall)  # served without the dialect that brought the kind
+    kasse = Kasse(database, hooks=hooks(), wall=wall)  # served without the dialect that brought the kind
     ensure_sandbox_merchant(kasse)
     merchant_id = SANDBOX.id
     with kasse.unit(merchant_id=merchant_id) as tx:
@@ -168,4 +171,16 @@ def test_an_unknown_timer_kind_is_logged_and_left_unfired(
 
 def test_a_dialect_cannot_take_an_engine_timer_kind(database: Database) -> None:
     with pytest.raises(ValueError, match="payment_expiry"):
-        Kasse(database, derivers=derivers(), timer_handlers={"payment_expiry": lambda tx, subject_id: None})
+        Kasse(
+            database, hooks=dataclasses.replace(hooks(), timer_handlers={"payment_expiry": lambda tx, subject_id: None})
+        )
+
+
+def test_an_engine_without_a_dialect_has_no_rules_for_its_payments(database: Database, wall: FakeWall) -> None:
+    served = hooks()
+    kasse = Kasse(database, hooks=dataclasses.replace(served, rules={"native": served.rules["native"]}), wall=wall)
+    ensure_sandbox_merchant(kasse)
+    with kasse.unit(merchant_id=SANDBOX.id) as tx:
+        assert tx.rules_of("native") is served.rules["native"]
+        with pytest.raises(LookupError, match="stripe"):
+            tx.rules_of("stripe")

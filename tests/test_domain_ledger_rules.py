@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from kasse.dialects.native.rules import RULES as NATIVE
+from kasse.dialects.registry import DIALECTS, hooks
 from kasse.domain.ledger import Account, Leg, Transfer, TransferKind, balances, check_transfer, move
 from kasse.domain.models import (
     Approval,
@@ -19,7 +21,7 @@ from kasse.domain.models import (
     from_snapshot,
     snapshot,
 )
-from kasse.domain.rules import DAY_S, KLARNA_COUNTRY_CURRENCY, RULES, rules_for
+from kasse.domain.rules import DAY_S, KLARNA_COUNTRY_CURRENCY
 from kasse.domain.states import CaptureState, PaymentState, PaymentTrigger, RefundState
 
 A = Account
@@ -102,8 +104,8 @@ def test_balances_keep_currencies_apart() -> None:
 
 
 def test_native_rules_match_the_spec() -> None:
-    native = rules_for("native")
-    assert native is RULES["native"]
+    native = hooks().rules["native"]
+    assert native is NATIVE
     assert native.action_window_s == DAY_S == 86_400
     assert native.unused_authorization_s == 7 * DAY_S
     assert native.unused_authorization_trigger is PaymentTrigger.EXPIRE
@@ -115,20 +117,19 @@ def test_native_rules_match_the_spec() -> None:
     assert native.min_amount_minor >= 1
 
 
-def test_unknown_origin_has_no_rules() -> None:
-    with pytest.raises(KeyError):
-        rules_for("nonexistent")
+def test_every_dialect_brings_its_rules_to_the_engine() -> None:
+    assert dict(hooks().rules) == {name: dialect.rules for name, dialect in DIALECTS.items()}
 
 
 def test_every_method_has_countries_and_currencies() -> None:
-    assert set(RULES["native"].countries) == set(RULES["native"].currencies) == set(Method)
-    for rules in RULES.values():  # a provider offers some of the methods (Stripe, MultiSafepay: Sofort)
+    assert set(NATIVE.countries) == set(NATIVE.currencies) == set(Method)
+    for rules in hooks().rules.values():  # a provider offers some of the methods (Stripe, MultiSafepay: Sofort)
         assert rules.countries and set(rules.countries) == set(rules.currencies) <= set(Method)
         assert all(rules.countries[m] and rules.currencies[m] for m in rules.countries)
 
 
 def test_klarna_currency_follows_the_country_and_is_accepted() -> None:
-    native = rules_for("native")
+    native = NATIVE
     for country, currency in KLARNA_COUNTRY_CURRENCY.items():
         for method in Method:
             if method.is_klarna:
@@ -138,8 +139,8 @@ def test_klarna_currency_follows_the_country_and_is_accepted() -> None:
 
 
 def test_sofort_takes_eur_and_chf() -> None:
-    assert rules_for("native").currencies[Method.SOFORT] == frozenset({"EUR", "CHF"})
-    assert {"DE", "AT", "CH", "NL"} <= rules_for("native").countries[Method.SOFORT]
+    assert NATIVE.currencies[Method.SOFORT] == frozenset({"EUR", "CHF"})
+    assert {"DE", "AT", "CH", "NL"} <= NATIVE.countries[Method.SOFORT]
 
 
 def test_method_knows_if_it_is_klarna() -> None:

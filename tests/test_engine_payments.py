@@ -3,20 +3,18 @@ capture (partial, several, final), expiry, settlement and its failure."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 
-from kasse.domain import rules
 from kasse.domain.errors import Conflict, InvalidRequest, InvalidTransition, NotFound
 from kasse.domain.ledger import Account, TransferKind, move
 from kasse.domain.models import Approval, CaptureMethod, Method, Scenario, Settlement, TimerKind
 from kasse.domain.states import CaptureState, PaymentState, PaymentTrigger
 from kasse.engine import captures, payments
 from kasse.engine.unit import Kasse
-from tests.helpers import DAY_S, advance_clock, check, leaves_no_trace, load_payment, new_payment, run
+from tests.helpers import DAY_S, advance_clock, check, leaves_no_trace, load_payment, new_payment, run, with_rules
 
 KLARNA = Method.KLARNA_PAY_LATER
 
@@ -470,14 +468,11 @@ def test_a_failed_settlement_releases_the_open_rest_of_the_hold(kasse: Kasse, me
     assert _balances(kasse, merchant_id) == {}
 
 
-def test_a_provider_that_cancels_unused_authorizations(
-    kasse: Kasse, merchant_id: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_provider_that_cancels_unused_authorizations(kasse: Kasse, merchant_id: str) -> None:
     # Stripe cancels (not expires) an unused authorization, after 6 hours; the engine reads it from the rules.
-    stripe_like = dataclasses.replace(
-        rules.RULES["native"], unused_authorization_s=6 * 3600, unused_authorization_trigger=PaymentTrigger.CANCEL
+    kasse = with_rules(
+        kasse, "native", unused_authorization_s=6 * 3600, unused_authorization_trigger=PaymentTrigger.CANCEL
     )
-    monkeypatch.setitem(rules.RULES, "native", stripe_like)
     pid = _manual(kasse, merchant_id)
     assert _advance(kasse, merchant_id, 6 * 3600) == [(TimerKind.AUTHORIZATION_EXPIRY, pid)]
     stored = load_payment(kasse, merchant_id, pid)

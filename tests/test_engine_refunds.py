@@ -3,20 +3,18 @@ it never arrives; never more than was captured."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 
-from kasse.domain import rules
 from kasse.domain.errors import Conflict, InvalidRequest
 from kasse.domain.ledger import Account, TransferKind, move
 from kasse.domain.models import CaptureMethod, Method, Refund, Scenario, Settlement, TimerKind
 from kasse.domain.states import PaymentState, RefundState
 from kasse.engine import captures, payments, refunds
 from kasse.engine.unit import Kasse
-from tests.helpers import DAY_S, advance_clock, check, leaves_no_trace, load_payment, new_payment, run
+from tests.helpers import DAY_S, advance_clock, check, leaves_no_trace, load_payment, new_payment, run, with_rules
 
 
 @pytest.fixture(autouse=True)
@@ -169,12 +167,9 @@ def test_a_refund_beyond_settled_money_waits_for_the_next_capture(kasse: Kasse, 
     assert _available(kasse, merchant_id) == 200
 
 
-def test_refunds_with_a_delay_hold_money_until_they_settle(
-    kasse: Kasse, merchant_id: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_refunds_with_a_delay_hold_money_until_they_settle(kasse: Kasse, merchant_id: str) -> None:
     # Native refunds are immediate; a provider with a refund delay reserves the money first.
-    slow = dataclasses.replace(rules.RULES["native"], refund_delay_s=3600)
-    monkeypatch.setitem(rules.RULES, "native", slow)
+    kasse = with_rules(kasse, "native", refund_delay_s=3600)
     pid = _processing(kasse, merchant_id)
     refund = _refund(kasse, merchant_id, pid, 700)
     reading = advance_clock(kasse, merchant_id=merchant_id, seconds=2 * DAY_S + 3600)
@@ -190,10 +185,8 @@ def test_refunds_with_a_delay_hold_money_until_they_settle(
     assert _available(kasse, merchant_id) == 300
 
 
-def test_a_delayed_refund_is_reserved_before_it_settles(
-    kasse: Kasse, merchant_id: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(rules.RULES, "native", dataclasses.replace(rules.RULES["native"], refund_delay_s=3600))
+def test_a_delayed_refund_is_reserved_before_it_settles(kasse: Kasse, merchant_id: str) -> None:
+    kasse = with_rules(kasse, "native", refund_delay_s=3600)
     pid = _succeeded(kasse, merchant_id)
     refund = _refund(kasse, merchant_id, pid, 700)
     assert (refund.status, refund.deferred) == (RefundState.PENDING, False)
@@ -206,12 +199,10 @@ def test_a_delayed_refund_is_reserved_before_it_settles(
     assert _available(kasse, merchant_id) == 300
 
 
-def test_a_timer_created_inside_a_batch_fires_before_later_timers_of_that_batch(
-    kasse: Kasse, merchant_id: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_timer_created_inside_a_batch_fires_before_later_timers_of_that_batch(kasse: Kasse, merchant_id: str) -> None:
     """Timers fire in batches; a settlement that schedules a refund settlement 1 h later must not let a
     timer due 2 h later (already in the batch) fire first."""
-    monkeypatch.setitem(rules.RULES, "native", dataclasses.replace(rules.RULES["native"], refund_delay_s=3600))
+    kasse = with_rules(kasse, "native", refund_delay_s=3600)
     pid = _processing(kasse, merchant_id)
     _refund(kasse, merchant_id, pid, 700)  # deferred: performed when the capture settles, then 1 h to settle
     settles_at = load_payment(kasse, merchant_id, pid).authorized_at + timedelta(days=2)  # type: ignore[operator]

@@ -16,7 +16,6 @@ import dataclasses
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -29,20 +28,21 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import func, select
 
-from kasse.dialects.registry import derivers
+from kasse.dialects.native.rules import RULES as NATIVE_RULES
+from kasse.dialects.registry import hooks
 from kasse.domain.errors import DomainError
 from kasse.domain.models import Approval, CaptureMethod, Method, Payment, Scenario, Settlement
-from kasse.domain.rules import DAY_S, RULES, rules_for
+from kasse.domain.rules import DAY_S
 from kasse.domain.states import CaptureState, PaymentState, PaymentTrigger, RefundState
 from kasse.engine import captures, payments, refunds, timers
 from kasse.engine.merchants import create_merchant
-from kasse.engine.unit import Kasse
+from kasse.engine.unit import Hooks, Kasse
 from kasse.storage import schema
 from kasse.storage.db import Database
 from tests.helpers import FakeWall, advance_clock, assert_consistent, assert_time_moves_forward, dump, load_payment, run
 
 S = PaymentState
-MAX_AMOUNT = rules_for("native").max_amount_minor
+MAX_AMOUNT = NATIVE_RULES.max_amount_minor
 
 INDEX = st.integers(min_value=0, max_value=1_000)
 # Amounts relative to what is left: the edges matter most.
@@ -118,10 +118,10 @@ def _aimable(payment: Payment, operation: str) -> bool:
 
 
 class EngineMachine(RuleBasedStateMachine):
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, engine_hooks: Hooks) -> None:
         super().__init__()
         self.wall = FakeWall()
-        self.kasse = Kasse(database, derivers=derivers(), wall=self.wall)
+        self.kasse = Kasse(database, hooks=engine_hooks, wall=self.wall)
         self.merchant_id = create_merchant(self.kasse, name="property").id
         self.payments: list[Payment] = []  # as of the end of the last step (refreshed by an invariant)
 
@@ -198,7 +198,7 @@ class EngineMachine(RuleBasedStateMachine):
         assert after.amount_refunded_minor == before.amount_refunded_minor + refund.amount_minor
         # Refunds wait while the money is in transit (deferred); then native ones are immediate, those of a
         # provider with a refund delay are reserved until their own timer fires.
-        immediate = rules_for(before.origin).refund_delay_s == 0
+        immediate = self.kasse.hooks.rules[before.origin].refund_delay_s == 0
         assert refund.status is (RefundState.SUCCEEDED if immediate and not refund.deferred else RefundState.PENDING)
         if before.status is S.PROCESSING:
             assert refund.deferred
@@ -319,12 +319,14 @@ class EngineMachine(RuleBasedStateMachine):
                 assert p.expires_at > now
             if p.amount_capturable_minor:
                 assert p.authorized_at is not None
-                assert p.authorized_at + timedelta(seconds=rules_for(p.origin).unused_authorization_s) > now
+                assert (
+                    p.authorized_at + timedelta(seconds=self.kasse.hooks.rules[p.origin].unused_authorization_s) > now
+                )
 
 
-def _run(database: Database, examples: int) -> None:
+def _run(database: Database, examples: int, engine_hooks: Hooks | None = None) -> None:
     run_state_machine_as_test(
-        lambda: EngineMachine(database),
+        lambda: EngineMachine(database, engine_hooks or hooks()),
         settings=settings(
             max_examples=examples,
             stateful_step_count=30,
@@ -340,12 +342,11 @@ def test_random_operations_keep_every_invariant(database: Database) -> None:
     _run(database, 60 if database.is_sqlite else 15)
 
 
-def test_random_operations_with_a_slower_provider(sqlite_database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_random_operations_with_a_slower_provider(sqlite_database: Database) -> None:
     """The same on rules like Stripe's: refunds reserved for an hour before they settle, unused
     authorizations canceled after 6 hours (the branches native rules never take)."""
     slower = dataclasses.replace(
-        rules_for("native"), refund_delay_s=3600, unused_authorization_s=6 * 3600,
+        NATIVE_RULES, refund_delay_s=3600, unused_authorization_s=6 * 3600,
         unused_authorization_trigger=PaymentTrigger.CANCEL,
     )  # fmt: skip
-    monkeypatch.setitem(RULES, "native", slower)
-    _run(sqlite_database, 20)
+    _run(sqlite_database, 20, dataclasses.replace(hooks(), rules={**hooks().rules, "native": slower}))

@@ -16,7 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from kasse.dialects.registry import derivers
+from kasse.dialects.registry import hooks
 from kasse.domain.errors import Conflict
 from kasse.domain.ids import new_id
 from kasse.domain.ledger import Account, Transfer, TransferKind, move
@@ -294,7 +294,7 @@ def test_list_events_pages_and_filters(store: Store) -> None:
 
 
 def test_delete_merchant_data_touches_only_that_merchant(database: Database) -> None:
-    kasse = Kasse(database, derivers=derivers(), wall=FakeWall())
+    kasse = Kasse(database, hooks=hooks(), wall=FakeWall())
     a = create_merchant(kasse, name="A").id
     b = create_merchant(kasse, name="B").id
     for mid in (a, b):

@@ -55,7 +55,7 @@ def _kasse(settings: Settings) -> Kasse:
     from kasse.dialects import registry
 
     database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    kasse = Kasse(database, derivers=registry.derivers(), timer_handlers=registry.timer_handlers())
+    kasse = Kasse(database, hooks=registry.hooks())
     kasse.db.migrate()
     if settings.create_sandbox_merchant:
         ensure_sandbox_merchant(kasse)

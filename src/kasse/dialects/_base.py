@@ -13,6 +13,7 @@ from fastapi import APIRouter
 
 from kasse.delivery.render import Outbound
 from kasse.domain.models import Payment
+from kasse.domain.rules import ProviderRules
 from kasse.domain.urls import safe_http_url
 from kasse.engine.unit import EventDeriver, TimerHandler
 
@@ -26,6 +27,7 @@ ReturnUrl = Callable[[Payment, str], str | None]
 @dataclass(frozen=True, slots=True)
 class Dialect:
     name: str  # the payments' ``origin`` and the webhook endpoints' ``dialect``
+    rules: ProviderRules  # what the provider allows and how its money moves, read by the engine
     outbound: Outbound  # how its notifications are rendered, acknowledged and retried
     return_url: ReturnUrl  # where the hosted bank page sends its customers back to
     routers: tuple[APIRouter, ...] = ()  # its API, under its own mount path

@@ -11,29 +11,29 @@ from kasse.dialects._base import Dialect
 from kasse.dialects.multisafepay.dialect import DIALECT as MULTISAFEPAY
 from kasse.dialects.native.dialect import DIALECT as NATIVE
 from kasse.dialects.stripe.dialect import DIALECT as STRIPE
-from kasse.engine.unit import Derivers, TimerHandler
+from kasse.engine.unit import Hooks, TimerHandler
 
-__all__ = ["DIALECTS", "derivers", "outbound", "timer_handlers"]
+__all__ = ["DIALECTS", "hooks", "outbound"]
 
 DIALECTS: Mapping[str, Dialect] = MappingProxyType({d.name: d for d in (NATIVE, STRIPE, MULTISAFEPAY)})
 
 
-def derivers(dialects: Mapping[str, Dialect] = DIALECTS) -> Derivers:
-    """What the engine (``Kasse``) needs of the dialects: who derives events of their own."""
-    return MappingProxyType({n: d.derive_events for n, d in dialects.items() if d.derive_events is not None})
-
-
-def outbound(dialects: Mapping[str, Dialect] = DIALECTS) -> Mapping[str, Outbound]:
-    """What the delivery worker needs of the dialects."""
-    return MappingProxyType({n: d.outbound for n, d in dialects.items()})
-
-
-def timer_handlers(dialects: Mapping[str, Dialect] = DIALECTS) -> Mapping[str, TimerHandler]:
-    """The timer kinds the dialects bring, for the engine's scheduler; a kind belongs to one dialect."""
+def hooks(dialects: Mapping[str, Dialect] = DIALECTS) -> Hooks:
+    """What the engine (``Kasse``) needs of the dialects: each origin's rules, who derives events of its
+    own, and the timer kinds they bring (a kind belongs to one dialect)."""
     handlers: dict[str, TimerHandler] = {}
     for dialect in dialects.values():
         for kind, handler in dialect.timer_handlers.items():
             if kind in handlers:
                 raise ValueError(f"timer kind {kind!r} is brought by two dialects")
             handlers[kind] = handler
-    return MappingProxyType(handlers)
+    return Hooks(
+        rules=MappingProxyType({n: d.rules for n, d in dialects.items()}),
+        derivers=MappingProxyType({n: d.derive_events for n, d in dialects.items() if d.derive_events is not None}),
+        timer_handlers=MappingProxyType(handlers),
+    )
+
+
+def outbound(dialects: Mapping[str, Dialect] = DIALECTS) -> Mapping[str, Outbound]:
+    """What the delivery worker needs of the dialects."""
+    return MappingProxyType({n: d.outbound for n, d in dialects.items()})

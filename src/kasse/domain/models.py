@@ -162,7 +162,7 @@ class Refund:
 
 class TimerKind(StrEnum):
     """The engine's own timer kinds. A dialect brings kinds of its own (token or session expiry) as plain
-    names with their handlers (``Kasse(timer_handlers=...)``); a timer's ``kind`` is either."""
+    names with their handlers (``Kasse(hooks=...)``); a timer's ``kind`` is either."""
 
     PAYMENT_EXPIRY = "payment_expiry"  # the customer never finished
     AUTHORIZATION_EXPIRY = "authorization_expiry"  # an authorization went unused

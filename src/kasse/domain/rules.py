@@ -1,5 +1,7 @@
-"""Provider rules as data. The engine reads a payment's rules by its origin dialect; dialects add
-their own entries (from the seeds) in later issues without touching engine code."""
+"""Provider rules as data: what a provider allows and how its money moves (countries, currencies, limits,
+expiry, settlement, refund windows). Each dialect states its own once, in its ``rules.py`` (from its
+seed), and brings them in ``Dialect.rules``; the engine reads a payment's by its origin
+(``Tx.rules_of``) and never names a provider."""
 
 from __future__ import annotations
 
@@ -10,7 +12,10 @@ from datetime import datetime, timedelta
 from kasse.domain.models import Method
 from kasse.domain.states import PaymentTrigger
 
-__all__ = ["KLARNA_COUNTRY_CURRENCY", "RULES", "ProviderRules", "add_business_days", "rules_for", "sampled_failure"]
+__all__ = [
+    "ALL_KLARNA", "DAY_S", "EVERY_COUNTRY", "EVERY_CURRENCY", "KLARNA_COUNTRY_CURRENCY", "SOFORT_COUNTRIES",
+    "ProviderRules", "add_business_days", "sampled_failure",
+]  # fmt: skip
 
 DAY_S = 86_400
 
@@ -30,7 +35,6 @@ _KLARNA_CURRENCIES = frozenset(KLARNA_COUNTRY_CURRENCY.values())
 
 @dataclass(frozen=True, slots=True)
 class ProviderRules:
-    name: str
     countries: dict[Method, frozenset[str]]
     currencies: dict[Method, frozenset[str]]
     min_amount_minor: int = 1
@@ -92,59 +96,14 @@ def add_business_days(start: datetime, days: int) -> datetime:
     return current
 
 
-_ALL_KLARNA = (
-    Method.KLARNA_PAY_NOW,
-    Method.KLARNA_PAY_LATER,
-    Method.KLARNA_SLICE_IT,
-    Method.KLARNA_DIRECT_DEBIT,
+ALL_KLARNA = frozenset(
+    {Method.KLARNA_PAY_NOW, Method.KLARNA_PAY_LATER, Method.KLARNA_SLICE_IT, Method.KLARNA_DIRECT_DEBIT}
 )
 
-NATIVE = ProviderRules(
-    name="native",
-    countries={Method.SOFORT: SOFORT_COUNTRIES, **dict.fromkeys(_ALL_KLARNA, _KLARNA)},
-    currencies={Method.SOFORT: frozenset({"EUR", "CHF"}), **dict.fromkeys(_ALL_KLARNA, _KLARNA_CURRENCIES)},
-    # Sofort: the bank transfer is credited typically two business days later; Klarna pays the
-    # merchant on its own schedule, simulated as one day.
-    settlement_delay_s={Method.SOFORT: 2 * DAY_S, **dict.fromkeys(_ALL_KLARNA, DAY_S)},
-    country_currency=KLARNA_COUNTRY_CURRENCY,
-)
-
-# Stripe "Sofort payments with Sources" (seed 001): EUR only, at least 1.00 EUR, six countries; a pending
-# source is canceled after 1 hour, a chargeable one unused for 6 hours is canceled and the money given
-# back; a charge succeeds typically 2 business days later and fails at the 14-day cut-off; refunds
-# within 180 days.
-STRIPE = ProviderRules(
-    name="stripe",
-    # Stripe also had Klarna Sources; the dialect offers only Sofort, the table stays total (same as native).
-    countries={**NATIVE.countries, Method.SOFORT: frozenset({"AT", "BE", "DE", "IT", "NL", "ES"})},
-    currencies={**NATIVE.currencies, Method.SOFORT: frozenset({"EUR"})},
-    min_amount_minor=100,
-    action_window_s=3_600,
-    unused_authorization_s=6 * 3_600,
-    unused_authorization_trigger=PaymentTrigger.CANCEL,
-    refund_window_s=180 * DAY_S,
-    manual_capture_methods=frozenset({Method.SOFORT}),
-    settlement_business_days=2,
-    settlement_cutoff_s=14 * DAY_S,
-    sampled_failures=True,
-)
-
-# MultiSafepay Sofort (seed 002): AT BE DE IT ES CH PL (else error 1024), EUR only, at least 0.10 EUR,
-# expired after 1 day; under 100 EUR completed at once, 100 EUR and more uncleared and completed 24 hours
-# later; a refund is reserved, then completed (the seed gives no delay: Kasse takes one hour).
-MULTISAFEPAY = ProviderRules(
-    name="multisafepay",
-    countries={Method.SOFORT: frozenset({"AT", "BE", "CH", "DE", "ES", "IT", "PL"})},
-    currencies={Method.SOFORT: frozenset({"EUR"})},
-    min_amount_minor=10,
-    action_window_s=DAY_S,
-    settlement_delay_s={Method.SOFORT: DAY_S},
-    settle_at_once_below_minor=10_000,
-    refund_delay_s=3_600,
-)
-
-RULES: dict[str, ProviderRules] = {"native": NATIVE, "stripe": STRIPE, "multisafepay": MULTISAFEPAY}
-
-
-def rules_for(origin: str) -> ProviderRules:
-    return RULES[origin]
+# What Kasse's sandbox banks accept for every method: a dialect's rules start from these and narrow them
+# (its ``rules.py``, handed to the engine through ``Dialect.rules``).
+EVERY_COUNTRY: dict[Method, frozenset[str]] = {Method.SOFORT: SOFORT_COUNTRIES, **dict.fromkeys(ALL_KLARNA, _KLARNA)}
+EVERY_CURRENCY: dict[Method, frozenset[str]] = {
+    Method.SOFORT: frozenset({"EUR", "CHF"}),
+    **dict.fromkeys(ALL_KLARNA, _KLARNA_CURRENCIES),
+}

@@ -9,7 +9,7 @@ from kasse.domain.events import EventType
 from kasse.domain.ledger import Account
 from kasse.domain.models import Capture, Payment, Scenario, Settlement, TimerKind
 from kasse.domain.money import require_minor
-from kasse.domain.rules import rules_for, sampled_failure
+from kasse.domain.rules import sampled_failure
 from kasse.domain.states import CaptureState, CaptureTrigger, PaymentState, PaymentTrigger, apply_capture, apply_payment
 from kasse.engine import postings, refunds
 from kasse.engine.lifecycle import get_payment, release_hold, transition
@@ -53,7 +53,7 @@ def capture(
         )  # fmt: skip
         payment.hold_transfer_id, payment.amount_capturable_minor = rest.id, remainder
     _sample_failure(tx, payment)
-    delay_s = 0 if _settles_with_capture(payment, amount) else _settlement_delay_s(tx, payment)
+    delay_s = 0 if _settles_with_capture(tx, payment, amount) else _settlement_delay_s(tx, payment)
     sequence = len(tx.store.captures_of(merchant_id=tx.merchant_id, payment_id=payment.id)) + 1
     cap = Capture(
         id=tx.new_id("capture"), merchant_id=tx.merchant_id, payment_id=payment.id, amount_minor=amount,
@@ -64,7 +64,7 @@ def capture(
     payment.amount_captured_minor += amount
     transition(tx, payment, PaymentTrigger.CAPTURE)
     tx.emit(EventType.CAPTURE_CREATED, cap)
-    if _settles_with_capture(payment, amount):
+    if _settles_with_capture(tx, payment, amount):
         settle_capture(tx, cap.id)  # MultiSafepay: under 100 EUR "completed immediately", never uncleared
         settled = get_payment(tx, payment.id)
         for name in Payment.__slots__:  # the caller's object follows the stored one
@@ -74,13 +74,13 @@ def capture(
     return cap
 
 
-def _settles_with_capture(payment: Payment, amount_minor: int) -> bool:
-    below = rules_for(payment.origin).settle_at_once_below_minor
+def _settles_with_capture(tx: Tx, payment: Payment, amount_minor: int) -> bool:
+    below = tx.rules_of(payment.origin).settle_at_once_below_minor
     return below is not None and amount_minor < below and not payment.scenario.settlement.fails
 
 
 def _sample_failure(tx: Tx, payment: Payment) -> None:
-    if not rules_for(payment.origin).sampled_failures or payment.scenario.settlement is not Settlement.SUCCEED:
+    if not tx.rules_of(payment.origin).sampled_failures or payment.scenario.settlement is not Settlement.SUCCEED:
         return
     rates = tx.store.merchant_settings(merchant_id=tx.merchant_id).get("failure_rates") or {}
     rate = rates.get(payment.origin, 0) if isinstance(rates, dict) else 0
@@ -89,7 +89,7 @@ def _sample_failure(tx: Tx, payment: Payment) -> None:
 
 
 def _settlement_delay_s(tx: Tx, payment: Payment) -> int:
-    rules = rules_for(payment.origin)
+    rules = tx.rules_of(payment.origin)
     settlement = payment.scenario.settlement
     if settlement.at_once:
         return 0

@@ -19,7 +19,7 @@ from kasse.domain.models import (
     TimerKind,
 )
 from kasse.domain.money import exponent, require_minor
-from kasse.domain.rules import rules_for
+from kasse.domain.rules import ProviderRules
 from kasse.domain.states import (
     PaymentState,
     PaymentTrigger,
@@ -63,9 +63,8 @@ class CreatePayment:
     scenario: Scenario = field(default_factory=Scenario)
 
 
-def validate(cmd: CreatePayment) -> None:
-    """Everything checked before anything is written (rule 8)."""
-    rules = rules_for(cmd.origin)
+def validate(cmd: CreatePayment, rules: ProviderRules) -> None:
+    """Everything checked before anything is written (rule 8), by the rules of the payment's origin."""
     exponent(cmd.currency)
     require_minor(cmd.amount_minor)
     if cmd.expires_in_s is not None and not (
@@ -116,8 +115,8 @@ def validate(cmd: CreatePayment) -> None:
 
 
 def create_payment(tx: Tx, cmd: CreatePayment) -> Payment:
-    validate(cmd)
-    rules = rules_for(cmd.origin)
+    rules = tx.rules_of(cmd.origin)
+    validate(cmd, rules)
     expires_in_s = cmd.expires_in_s if cmd.expires_in_s is not None else rules.action_window_s
     payment = Payment(
         id=tx.new_id("payment"),
@@ -214,7 +213,7 @@ def authorize(tx: Tx, payment_id: str) -> Payment:
         tx.schedule(
             TimerKind.AUTHORIZATION_EXPIRY,
             payment.id,
-            after_s=rules_for(payment.origin).unused_authorization_s,
+            after_s=tx.rules_of(payment.origin).unused_authorization_s,
         )
     return payment
 
@@ -269,7 +268,7 @@ def authorization_expired(tx: Tx, payment_id: str) -> Payment | None:
     After partial captures the rest of the hold is released and the state stays."""
     payment = get_payment(tx, payment_id)
     if payment.status is PaymentState.AUTHORIZED:
-        trigger = rules_for(payment.origin).unused_authorization_trigger
+        trigger = tx.rules_of(payment.origin).unused_authorization_trigger
         release_hold(tx, payment, "authorization_expired")
         if trigger is PaymentTrigger.CANCEL:
             payment.cancellation_reason = "abandoned"

@@ -10,7 +10,6 @@ from kasse.domain.events import EventType
 from kasse.domain.ledger import Account
 from kasse.domain.models import Payment, Refund, TimerKind
 from kasse.domain.money import require_minor
-from kasse.domain.rules import rules_for
 from kasse.domain.states import PaymentState, RefundState, RefundTrigger, apply_refund
 from kasse.engine import postings
 from kasse.engine.lifecycle import get_payment
@@ -40,7 +39,7 @@ def create_refund(
             ErrorCode.PAYMENT_NOT_REFUNDABLE,
             f"Payment {payment.id} is {payment.status.value}; only processing or succeeded payments can be refunded",
         )
-    window_s = rules_for(payment.origin).refund_window_s
+    window_s = tx.rules_of(payment.origin).refund_window_s
     if window_s is not None and payment.authorized_at and tx.now > payment.authorized_at + timedelta(seconds=window_s):
         raise Conflict(ErrorCode.REFUND_WINDOW_EXPIRED, f"Payment {payment.id} is too old to be refunded")
     refundable = payment.amount_refundable_minor
@@ -77,7 +76,7 @@ def _finish(tx: Tx, refund: Refund, trigger: RefundTrigger, *, failure: str | No
 
 def _perform(tx: Tx, payment: Payment, refund: Refund) -> None:
     """Money leaves the merchant's available balance for the customer's bank."""
-    delay_s = rules_for(payment.origin).refund_delay_s
+    delay_s = tx.rules_of(payment.origin).refund_delay_s
     refund.deferred = False
     if delay_s == 0:
         postings.posted(

@@ -5,7 +5,7 @@ each in its own transaction (a timer that fires creates further timers that may 
 same advance). On PostgreSQL, concurrent schedulers claim timers with ``FOR UPDATE SKIP LOCKED``.
 
 Timer kinds: the engine's own (``TimerKind``, handled here) and those a dialect brings, handed to the
-engine explicitly: ``Kasse(db, timer_handlers={"klarna_session_expiry": expire_session})``, each a
+engine explicitly: ``Kasse(db, hooks=Hooks(..., timer_handlers={"klarna_session_expiry": expire_session}))``, each a
 ``handler(tx, subject_id)`` run in the unit of work that fires the timer, on the merchant's clock; a
 dialect schedules one with ``tx.schedule("klarna_session_expiry", subject_id, after_s=...)``. A timer of
 a kind no handler is given for (a dialect's kind in a database served without that dialect) is logged

@@ -18,6 +18,7 @@ from kasse.domain.errors import NotFound
 from kasse.domain.ids import PREFIXES, new_id
 from kasse.domain.ledger import Transfer, check_transfer
 from kasse.domain.models import Capture, Event, Payment, Refund, Timer, TimerKind, snapshot
+from kasse.domain.rules import ProviderRules
 from kasse.domain.webhooks import Delivery, DeliveryStatus, WebhookEndpoint, matches
 from kasse.storage.db import Database
 from kasse.storage.store import ExternalId, Store
@@ -25,7 +26,7 @@ from kasse.storage.store import ExternalId, Store
 P = ParamSpec("P")
 R = TypeVar("R")
 
-__all__ = ["Derivers", "EventDeriver", "Kasse", "TimerHandler", "Tx", "dialect_of"]
+__all__ = ["Derivers", "EventDeriver", "Hooks", "Kasse", "TimerHandler", "Tx", "dialect_of"]
 
 # A dialect whose notifications are not the engine's events (Stripe: `source.chargeable` where the
 # engine says `payment.authorized`) derives its own from each engine event of its payments, in the same
@@ -34,7 +35,7 @@ __all__ = ["Derivers", "EventDeriver", "Kasse", "TimerHandler", "Tx", "dialect_o
 # and rendered then, not after each step). Their type is prefixed with the dialect
 # (`stripe:source.chargeable`); only that dialect's endpoints receive them, and that dialect's endpoints
 # receive nothing else. The derivers come from the dialect registry, handed to `Kasse` by whoever builds
-# it (`kasse.dialects.registry.engine_hooks`).
+# it (`kasse.dialects.registry.hooks`).
 EventDeriver = Callable[["Tx", Event, "Payment | Capture | Refund"], list[Event]]
 Derivers = Mapping[str, EventDeriver]
 
@@ -52,12 +53,23 @@ class Tx:
     clock: MerchantClock
     now: datetime  # the merchant's clock for this transaction
     wall: WallClock
-    derivers: Derivers = field(default_factory=dict)
+    hooks: Hooks
     events: list[Event] = field(default_factory=list)
     # Engine events of payments with an origin that derives its own, with their objects: derived at flush.
     derive: list[tuple[Event, Payment | Capture | Refund, EventDeriver]] = field(default_factory=list)
     timers: list[Timer] = field(default_factory=list)
     origins: dict[str, str] = field(default_factory=dict)  # payment id → origin, as payments are read
+
+    @property
+    def derivers(self) -> Derivers:
+        return self.hooks.derivers
+
+    def rules_of(self, origin: str) -> ProviderRules:
+        """The rules of the provider a payment came through (its ``origin``, a dialect's name)."""
+        rules = self.hooks.rules.get(origin)
+        if rules is None:
+            raise LookupError(f"no rules for origin {origin!r}: the engine was built without that dialect")
+        return rules
 
     def new_id(self, kind: str) -> str:
         return new_id(PREFIXES[kind], self.wall())
@@ -167,26 +179,36 @@ def fan_out(tx: Tx, endpoints: list[WebhookEndpoint]) -> list[Delivery]:
 TimerHandler = Callable[["Tx", str], object]
 
 
-class Kasse:
-    """The engine's entry point: a database and a wall clock; merchant clocks are derived per unit.
+@dataclass(frozen=True, slots=True)
+class Hooks:
+    """What the dialects bring to the engine, handed to ``Kasse`` by whoever builds it
+    (``kasse.dialects.registry.hooks``): each origin's provider rules, who derives events of its own,
+    and the timer kinds they bring (``{kind: handler(tx, subject_id)}``), fired by the engine's
+    scheduler beside its own ``TimerKind``s (``kasse.engine.timers``)."""
 
-    ``derivers`` and ``timer_handlers`` come from the dialects (``kasse.dialects.registry``): who derives
-    events of their own, and the timer kinds they bring (``{kind: handler(tx, subject_id)}``), fired by
-    the engine's scheduler beside its own ``TimerKind``s (``kasse.engine.timers``)."""
+    rules: Mapping[str, ProviderRules]
+    derivers: Derivers = field(default_factory=dict)
+    timer_handlers: Mapping[str, TimerHandler] = field(default_factory=dict)
+
+
+class Kasse:
+    """The engine's entry point: a database, a wall clock and what the dialects bring (``Hooks``);
+    merchant clocks are derived per unit."""
 
     def __init__(
-        self, db: Database, *, derivers: Derivers, wall: WallClock = system_wall_clock, pause: Pause = real_pause,
-        timer_handlers: Mapping[str, TimerHandler] | None = None,
-    ) -> None:  # fmt: skip
-        handlers = dict(timer_handlers or {})
-        taken = sorted(set(handlers) & set(TimerKind))
+        self, db: Database, *, hooks: Hooks, wall: WallClock = system_wall_clock, pause: Pause = real_pause
+    ) -> None:
+        taken = sorted(set(hooks.timer_handlers) & set(TimerKind))
         if taken:
             raise ValueError(f"timer kinds {taken} are the engine's own")
         self.db = db
         self.wall = wall
         self.pause = pause  # the only way the engine waits on real time
-        self.derivers = derivers
-        self.timer_handlers: Mapping[str, TimerHandler] = handlers
+        self.hooks = hooks
+
+    @property
+    def timer_handlers(self) -> Mapping[str, TimerHandler]:
+        return self.hooks.timer_handlers
 
     @contextmanager
     def unit(self, *, merchant_id: str, at: datetime | None = None, lock_merchant: bool = False) -> Iterator[Tx]:
@@ -199,7 +221,7 @@ class Kasse:
                 raise NotFound("merchant", merchant_id)
             clock = MerchantClock(merchant.clock_offset_us, merchant.clock_frozen_at)
             now = at if at is not None else clock.now(self.wall())
-            tx = Tx(store=store, merchant_id=merchant_id, clock=clock, now=now, wall=self.wall, derivers=self.derivers)
+            tx = Tx(store=store, merchant_id=merchant_id, clock=clock, now=now, wall=self.wall, hooks=self.hooks)
             yield tx
             tx.flush()
 

@@ -78,7 +78,7 @@ def create_app(
     settings = settings or Settings.from_env()
     if kasse is None:
         database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-        kasse = Kasse(database, derivers=registry.derivers(dialects), timer_handlers=registry.timer_handlers(dialects))
+        kasse = Kasse(database, hooks=registry.hooks(dialects))
     app = FastAPI(
         title="Kasse",
         summary="Stateful payment gateway and sandbox for Sofort and Klarna: the native API.",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from kasse.delivery.render import DeliveryPolicy, Outbound
 from kasse.dialects._base import Dialect
-from kasse.dialects.multisafepay import notifications, pages, provider_events, redirects, routes
+from kasse.dialects.multisafepay import notifications, pages, provider_events, redirects, routes, rules
 
 __all__ = ["DIALECT"]
 
 DIALECT = Dialect(
     name=routes.ORIGIN,
+    rules=rules.RULES,
     outbound=Outbound(
         notifications.render,
         DeliveryPolicy(acknowledged=notifications.acknowledged, retry_schedule_s=notifications.RETRY_SCHEDULE_S),

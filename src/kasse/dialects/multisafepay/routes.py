@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from kasse.dialects.multisafepay import errors as e
 from kasse.dialects.multisafepay import ids
 from kasse.dialects.multisafepay.data import MspOrderData
+from kasse.dialects.multisafepay.rules import RULES
 from kasse.dialects.multisafepay.schemas import OrderIn, RefundIn, UpdateIn, parse
 from kasse.dialects.multisafepay.translate import GATEWAY, bank_page_url, order_out, payment_page_url, transaction_id
 from kasse.domain.errors import DomainError
@@ -141,7 +142,7 @@ def _create_order(
 
 def _create(kasse: Kasse, who: Account, order: OrderIn, base_url: str, targets: TargetGuard) -> dict[str, Any]:
     cmd = _command(order)
-    payments.validate(cmd)  # before anything is written (rule 8)
+    payments.validate(cmd, RULES)  # before anything is written (rule 8)
     raw_url = order.payment_options.notification_url if order.payment_options else None
     # The webhook target policy, before the transaction (resolving a name must not hold it open).
     notification_url = targets.vet(raw_url, param="payment_options.notification_url") if raw_url else None

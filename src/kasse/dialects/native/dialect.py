@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from kasse.delivery.render import Outbound
 from kasse.dialects._base import Dialect
-from kasse.dialects.native import notifications, redirects, routes, stream, webhooks
+from kasse.dialects.native import notifications, redirects, routes, rules, stream, webhooks
 
 __all__ = ["DIALECT"]
 
 DIALECT = Dialect(
     name="native",
+    rules=rules.RULES,
     outbound=Outbound(notifications.render),
     return_url=redirects.native_return_url,
     # The stream first: /events/stream, not /events/{event_id}.

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from kasse.delivery.render import Outbound
 from kasse.dialects._base import Dialect
-from kasse.dialects.stripe import ledger, notifications, provider_events, redirects, routes, webhooks
+from kasse.dialects.stripe import ledger, notifications, provider_events, redirects, routes, rules, webhooks
 from kasse.dialects.stripe.loaders import ORIGIN
 
 __all__ = ["DIALECT"]
 
 DIALECT = Dialect(
     name=ORIGIN,
+    rules=rules.RULES,
     outbound=Outbound(notifications.render),
     return_url=redirects.stripe_return_url,
     routers=(routes.router, webhooks.router, ledger.router, webhooks.sandbox_router),

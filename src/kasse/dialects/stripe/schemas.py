@@ -8,11 +8,11 @@ from typing import Any
 
 from kasse.dialects.stripe.errors import StripeCode as S
 from kasse.dialects.stripe.errors import StripeRefusal
+from kasse.dialects.stripe.rules import RULES as STRIPE
 from kasse.domain.errors import ErrorCode as E
 from kasse.domain.errors import InvalidRequest
 from kasse.domain.models import Approval, Method, Scenario, Settlement
 from kasse.domain.money import minor_to_major
-from kasse.domain.rules import STRIPE
 from kasse.domain.urls import http_url_problem
 
 __all__ = [
@@ -29,7 +29,7 @@ __all__ = [
     "source_in",
 ]
 
-# Sofort's rules are the engine's (kasse.domain.rules.STRIPE); they are checked here first to refuse in
+# Sofort's rules are the engine's (``rules.py``); they are checked here first to refuse in
 # Stripe's words and order, then again by the engine.
 SOFORT_COUNTRIES = tuple(sorted(STRIPE.countries[Method.SOFORT]))
 SOFORT_CURRENCIES = tuple(sorted(STRIPE.currencies[Method.SOFORT]))
