@@ -73,9 +73,9 @@ def seed_payments(
     begin = time.perf_counter()
     if endpoint_url is not None:
         with kasse.unit(merchant_id=SANDBOX.id) as tx:
-            webhooks.create_endpoint(tx, url=endpoint_url, enabled_events=["*"], description="bench receiver")
+            webhooks.create_endpoint(tx, url=endpoint_url, enabled_events=["*"], description="bench receiver", dialect="native")
     cmd = payments.CreatePayment(
-        amount_minor=1000, currency="EUR", method=Method("sofort"), country="DE",
+        amount_minor=1000, currency="EUR", method=Method("sofort"), origin="native", country="DE",
         return_url="https://shop.example/r", expires_in_s=expires_in_s,
     )  # fmt: skip
     done = 0

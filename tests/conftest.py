@@ -15,6 +15,7 @@ import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from kasse.config import Settings
@@ -25,6 +26,11 @@ from kasse.storage import schema
 from kasse.storage.db import Database, normalize_url
 from kasse.web.app import create_app
 from tests.helpers import FakeWall
+
+# Property tests check behaviour, never speed (that is bench/'s job): no per-example deadline, so a busy
+# machine cannot fail them.
+hypothesis_settings.register_profile("kasse", deadline=None)
+hypothesis_settings.load_profile("kasse")
 
 PG_URL = os.environ.get("KASSE_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/kasse_test")
 SECRET = SANDBOX.secret_key

@@ -122,7 +122,13 @@ def run(kasse: Kasse, merchant_id: str, use_case: Callable[..., T], *args: Any, 
 
 def new_payment(kasse: Kasse, merchant_id: str, **fields: Any) -> Payment:
     """Create a payment: 10.00 EUR Sofort in Germany unless told otherwise."""
-    values: dict[str, Any] = {"amount_minor": 1000, "currency": "EUR", "method": Method.SOFORT, "country": "DE"}
+    values: dict[str, Any] = {
+        "amount_minor": 1000,
+        "currency": "EUR",
+        "method": Method.SOFORT,
+        "country": "DE",
+        "origin": "native",
+    }
     values.update(fields)
     return run(kasse, merchant_id, payments.create_payment, payments.CreatePayment(**values))
 

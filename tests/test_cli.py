@@ -70,7 +70,7 @@ def test_clock_advance_fires_due_timers_and_payments_list_shows_the_result(db_ur
     kasse = Kasse(Database(db_url), hooks=hooks())
     with kasse.unit(merchant_id=SANDBOX.id) as tx:
         created = payments.create_payment(
-            tx, payments.CreatePayment(amount_minor=1234, currency="EUR", method=Method.SOFORT)
+            tx, payments.CreatePayment(origin="native", amount_minor=1234, currency="EUR", method=Method.SOFORT)
         )
     out = invoke("clock", "advance", "1d1h", "--merchant", SANDBOX.id, "--database", db_url)
     assert "1 timer(s) fired" in out and "payment_expiry" in out and created.id in out
@@ -154,7 +154,7 @@ def test_worker_fires_timers_that_fall_due_on_a_live_clock(process_env: dict[str
     kasse = Kasse(Database(url), hooks=hooks())
     with kasse.unit(merchant_id=SANDBOX.id) as tx:
         created = payments.create_payment(
-            tx, payments.CreatePayment(amount_minor=100, currency="EUR", method=Method.SOFORT)
+            tx, payments.CreatePayment(origin="native", amount_minor=100, currency="EUR", method=Method.SOFORT)
         )
         # Jump the live clock past the deadline without firing anything: that is the worker's job.
         offset = timedelta(days=1, minutes=1) // timedelta(microseconds=1)
@@ -186,10 +186,14 @@ def test_events_list_and_resend_deliver_to_a_real_receiver(db_url: str) -> None:
     receiver = Receiver()
     try:
         with kasse.unit(merchant_id=SANDBOX.id) as tx:
-            endpoint = webhooks.create_endpoint(tx, url=receiver.url, enabled_events=["*"], description=None)
+            endpoint = webhooks.create_endpoint(
+                tx, url=receiver.url, enabled_events=["*"], description=None, dialect="native"
+            )
         receiver.secret = endpoint.secret
         with kasse.unit(merchant_id=SANDBOX.id) as tx:
-            payments.create_payment(tx, payments.CreatePayment(amount_minor=100, currency="EUR", method=Method.SOFORT))
+            payments.create_payment(
+                tx, payments.CreatePayment(origin="native", amount_minor=100, currency="EUR", method=Method.SOFORT)
+            )
         listed = invoke("events", "list", "--database", db_url)
         assert "payment.created" in listed and "pending(0)" in listed
         with kasse.read() as store:

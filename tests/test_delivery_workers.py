@@ -181,10 +181,12 @@ def pg_kasse() -> Iterator[Kasse]:
 def _prepare(kasse: Kasse, receiver: Receiver, n: int) -> float:
     """One endpoint for every event, then ``n`` payments (one ``payment.created`` delivery each); seconds taken."""
     with kasse.unit(merchant_id=SANDBOX.id) as tx:
-        endpoint = webhooks.create_endpoint(tx, url=receiver.url, enabled_events=["*"], description=None)
+        endpoint = webhooks.create_endpoint(
+            tx, url=receiver.url, enabled_events=["*"], description=None, dialect="native"
+        )
     receiver.secret = endpoint.secret
     started = time.monotonic()
-    cmd = payments.CreatePayment(amount_minor=100, currency="EUR", method=Method.SOFORT)
+    cmd = payments.CreatePayment(origin="native", amount_minor=100, currency="EUR", method=Method.SOFORT)
     for first in range(0, n, 250):
         with kasse.unit(merchant_id=SANDBOX.id) as tx:
             for _ in range(min(250, n - first)):

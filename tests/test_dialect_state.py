@@ -56,7 +56,7 @@ def test_a_taken_external_id_rolls_the_unit_back(kasse: Kasse, merchant_id: str)
         _link(tx, "ord-1", "pay_1")
     with pytest.raises(ExternalIdTaken), kasse.unit(merchant_id=merchant_id) as tx:
         made = payments.create_payment(
-            tx, payments.CreatePayment(amount_minor=1000, currency="EUR", method=Method.SOFORT)
+            tx, payments.CreatePayment(origin="native", amount_minor=1000, currency="EUR", method=Method.SOFORT)
         )
         _link(tx, "ord-1", made.id)
     with kasse.read() as store:

@@ -29,7 +29,13 @@ def _consistent_afterwards(kasse: Kasse) -> Iterator[None]:
 
 
 def _cmd(**fields: Any) -> payments.CreatePayment:
-    values: dict[str, Any] = {"amount_minor": 1000, "currency": "EUR", "method": Method.SOFORT, "country": "DE"}
+    values: dict[str, Any] = {
+        "amount_minor": 1000,
+        "currency": "EUR",
+        "method": Method.SOFORT,
+        "country": "DE",
+        "origin": "native",
+    }
     return payments.CreatePayment(**(values | fields))
 
 

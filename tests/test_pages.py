@@ -39,7 +39,7 @@ def create_without_urls(kasse: Kasse) -> dict[str, Any]:
     """The native API insists on a return URL; other dialects (Klarna) may give none, so go to the engine."""
     with kasse.unit(merchant_id=SANDBOX.id) as tx:
         payment = payments.create_payment(
-            tx, payments.CreatePayment(amount_minor=1000, currency="EUR", method=Method.SOFORT)
+            tx, payments.CreatePayment(origin="native", amount_minor=1000, currency="EUR", method=Method.SOFORT)
         )
     return {"id": payment.id, "next_action": {"redirect_url": f"http://x/pay/{payment.redirect_token}"}}
 

@@ -221,7 +221,8 @@ class EngineMachine(RuleBasedStateMachine):
     ) -> None:  # fmt: skip
         legal = 1 <= amount <= MAX_AMOUNT and not (method is Method.SOFORT and manual) and currency in ("EUR", "CHF")
         cmd = payments.CreatePayment(
-            amount_minor=amount, currency=currency, method=method, country="CH" if currency == "CHF" else "DE",
+            origin="native", amount_minor=amount, currency=currency, method=method,
+            country="CH" if currency == "CHF" else "DE",
             capture_method=CaptureMethod.MANUAL if manual else CaptureMethod.AUTOMATIC,
             scenario=Scenario(approval, Settlement.FAIL if fails else Settlement.SUCCEED), expires_in_s=expires_in_s,
         )  # fmt: skip

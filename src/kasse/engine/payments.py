@@ -49,7 +49,7 @@ class CreatePayment:
     amount_minor: int
     currency: str
     method: Method
-    origin: str = "native"
+    origin: str  # the dialect it came through: its rules apply
     country: str | None = None
     description: str | None = None
     reference: str | None = None

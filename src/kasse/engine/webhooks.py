@@ -30,7 +30,7 @@ class EndpointChange:
 
 
 def create_endpoint(
-    tx: Tx, *, url: CheckedUrl, enabled_events: list[str], description: str | None, dialect: str = "native"
+    tx: Tx, *, url: CheckedUrl, enabled_events: list[str], description: str | None, dialect: str
 ) -> WebhookEndpoint:
     """``url`` has passed the target policy (``TargetGuard.vet``), before the transaction: resolving a
     name must not hold it open."""

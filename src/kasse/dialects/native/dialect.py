@@ -5,11 +5,12 @@ from __future__ import annotations
 from kasse.delivery.render import Outbound
 from kasse.dialects._base import Dialect
 from kasse.dialects.native import notifications, redirects, routes, rules, stream, webhooks
+from kasse.dialects.native.origin import ORIGIN
 
 __all__ = ["DIALECT"]
 
 DIALECT = Dialect(
-    name="native",
+    name=ORIGIN,
     rules=rules.RULES,
     outbound=Outbound(notifications.render),
     return_url=redirects.native_return_url,

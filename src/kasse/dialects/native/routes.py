@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse
 from kasse.dialects.native import translate as out
 from kasse.dialects.native.auth import merchant_from_bearer
 from kasse.dialects.native.errors import ERROR_RESPONSES
+from kasse.dialects.native.origin import ORIGIN
 from kasse.dialects.native.schemas import (
     BalanceOut,
     CancelIn,
@@ -50,7 +51,7 @@ def _respond(outcome: Outcome) -> JSONResponse:
 def _post(request: Request, merchant_id: str, key: str | None, payload: Any, operation: Any) -> JSONResponse:
     return _respond(
         run_idempotent(
-            kasse_of(request), merchant_id=merchant_id, scope="native", key=key,
+            kasse_of(request), merchant_id=merchant_id, scope=ORIGIN, key=key,
             fingerprint=fingerprint(request.method, request.url.path, payload), operation=operation,
         )
     )  # fmt: skip
@@ -74,7 +75,7 @@ def create_payment(
     """Create a payment; send the customer to `next_action.redirect_url`."""
     sandbox = body.sandbox
     cmd = payments.CreatePayment(
-        amount_minor=body.amount, currency=body.currency, method=body.method, country=body.country,
+        amount_minor=body.amount, currency=body.currency, method=body.method, origin=ORIGIN, country=body.country,
         description=body.description, reference=body.reference, return_url=body.return_url,
         cancel_url=body.cancel_url, customer=body.customer.model_dump(exclude_none=True) if body.customer else {},
         metadata=body.metadata, capture_method=body.capture, expires_in_s=body.expires_in,

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 from kasse.dialects.native.auth import merchant_from_bearer
 from kasse.dialects.native.errors import ERROR_RESPONSES
 from kasse.dialects.native.numbers import INTEGRAL, Boolean, Number
+from kasse.dialects.native.origin import ORIGIN
 from kasse.dialects.native.schemas import ListOut, Url
 from kasse.dialects.native.translate import endpoint_out
 from kasse.dialects.native.validation import require_json
@@ -82,7 +83,12 @@ def create_endpoint(request: Request, body: EndpointIn, merchant_id: MerchantId)
         raise InvalidRequest(ErrorCode.PARAMETER_INVALID, f"Unknown event type {unknown[0]!r}", param="enabled_events")
     url = targets_of(request).vet(body.url, param="url")
     endpoint = kasse_of(request).run(
-        merchant_id, webhooks.create_endpoint, url=url, enabled_events=body.enabled_events, description=body.description
+        merchant_id,
+        webhooks.create_endpoint,
+        url=url,
+        enabled_events=body.enabled_events,
+        description=body.description,
+        dialect=ORIGIN,
     )
     return JSONResponse(endpoint_out(endpoint, with_secret=True), status_code=201)
 
