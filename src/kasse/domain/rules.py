@@ -143,7 +143,24 @@ MULTISAFEPAY = ProviderRules(
     refund_delay_s=3_600,
 )
 
-RULES: dict[str, ProviderRules] = {"native": NATIVE, "stripe": STRIPE, "multisafepay": MULTISAFEPAY}
+# secuconnect Sofort (seed 000): EUR, captured with the authorization (even with auto_capture false), the
+# Smart Transaction pending after the customer's return and ok "when the money settles". The seed names
+# no delays: Kasse takes one day for the settlement and one day for the customer to pay; refunds (child
+# transactions) are booked at once. Countries are not checked (the seed names none).
+SECUCONNECT = ProviderRules(
+    name="secuconnect",
+    countries={Method.SOFORT: SOFORT_COUNTRIES},
+    currencies={Method.SOFORT: frozenset({"EUR"})},
+    action_window_s=DAY_S,
+    settlement_delay_s={Method.SOFORT: DAY_S},
+)
+
+RULES: dict[str, ProviderRules] = {
+    "native": NATIVE,
+    "stripe": STRIPE,
+    "multisafepay": MULTISAFEPAY,
+    "secuconnect": SECUCONNECT,
+}
 
 
 def rules_for(origin: str) -> ProviderRules:
