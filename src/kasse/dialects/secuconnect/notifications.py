@@ -25,7 +25,7 @@ assert sum(RETRY_SCHEDULE_S) <= 86_400
 
 
 def render(event: Event, endpoint: WebhookEndpoint, *, base_url: str, wall_s: int) -> Rendered:
-    body = json.dumps(event.data["push"], separators=(",", ":"))
+    body = json.dumps(event.data["object"], separators=(",", ":"))
     headers = {"Content-Type": "application/json", "Accept": "*/*", "User-Agent": "Kasse-secuconnect-Push/1.0"}
     return Rendered(endpoint.url, headers, body.encode(), method="POST")
 

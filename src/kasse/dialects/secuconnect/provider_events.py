@@ -52,7 +52,7 @@ def derive(tx: Tx, event: Event, obj: Payment | Capture | Refund) -> list[Event]
     kind = "added" if event.type in ADDED else "changed"
     # An earlier push of this transaction in this unit is superseded; an "added" one stays "added".
     for earlier in [e for e in tx.events if e.type.startswith(PREFIX) and e.payment_id == payment.id]:
-        if earlier.data["push"]["type"] == "added":
+        if earlier.data["object"]["type"] == "added":
             kind = "added"
         tx.events.remove(earlier)
     event_id = tx.new_id("event")
@@ -66,6 +66,6 @@ def derive(tx: Tx, event: Event, obj: Payment | Capture | Refund) -> list[Event]
     }
     notification = Event(
         id=event_id, merchant_id=tx.merchant_id, type=f"{PREFIX}order.{endpoint_id}", object_type="payment",
-        object_id=payment.id, payment_id=payment.id, data={"push": push, "cause": event.type}, created_at=tx.now,
+        object_id=payment.id, payment_id=payment.id, data={"object": push, "cause": event.type}, created_at=tx.now,
     )  # fmt: skip
     return [notification]
