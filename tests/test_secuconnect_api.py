@@ -194,3 +194,14 @@ def test_tokens_json_and_form_expire_after_1200_seconds_on_the_merchants_clock(s
     lapsed = httpx.get(probe, headers=headers)
     assert lapsed.status_code == 403 and lapsed.json()["error_details"] == "Valid auth token required"
     assert lapsed.json()["code"] == 2003 and lapsed.json()["status"] == "error"
+
+
+def test_sofort_is_captured_with_the_authorization_even_without_auto_capture(server: LiveServer, client: Any) -> None:
+    """The seed: "always captured with the authorisation, even if auto_capture is set to false"."""
+    body = smart_body(SHOP, intent="order", payment_context={"auto_capture": False})
+    stx = client.start_smart_transaction(body)
+    assert stx["payment_context"] == {"auto_capture": False}
+    act_on_sofort_page(stx["payment_links"]["sofort"])
+    assert client.fetch_smart_transaction_info(stx["id"])["status"] == "pending"  # never "approved"
+    advance(server, DAY_S, client)
+    assert client.fetch_smart_transaction_info(stx["id"])["status"] == "received"  # an order, paid
