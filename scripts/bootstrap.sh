@@ -19,6 +19,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     if [ -n "$extra" ]; then
         # Needs pydantic<2 by its metadata; tests/msp_sdk.py runs it on pydantic.v1 (see pyproject.toml).
         .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps multisafepay==3.1.0
+        # Needs pretix by its metadata; the tests import only its API client (requests only).
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps pretix-secuconnect==1.0.4
     fi
     echo "$want" > "$stamp"
 fi

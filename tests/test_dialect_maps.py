@@ -18,6 +18,8 @@ from kasse.dialects.native import errors as native_errors
 from kasse.dialects.native import translate as native
 from kasse.dialects.native.errors import error_response
 from kasse.dialects.registry import DIALECTS as REGISTRY
+from kasse.dialects.secuconnect import errors as secu_errors
+from kasse.dialects.secuconnect import translate as secu
 from kasse.dialects.stripe import errors as stripe_errors
 from kasse.dialects.stripe import translate as stripe
 from kasse.domain.errors import DomainError, ErrorCode, InvalidRequest
@@ -81,6 +83,15 @@ DIALECTS = [
         msp_errors.DOMAIN_CODES,
         lambda exc: _answer(msp_errors.msp_error_response(msp_errors.from_domain(exc))),
         {PaymentState: msp.payment_status, RefundState: msp.refund_status},
+    ),
+    DialectMaps(
+        "secuconnect",
+        secu_errors.DOMAIN_ERRORS,
+        lambda exc: _answer(secu_errors.error_response(secu_errors.from_domain(exc))),
+        {
+            PaymentState: lambda s: secu.smart_status(_payment(s)),
+            RefundState: lambda s: secu.refund_simple(s).text,
+        },
     ),
 ]
 
@@ -160,3 +171,26 @@ def test_a_match_missing_a_state_is_reported() -> None:
     assert unnamed(PaymentState, status) == [PaymentState.EXPIRED]
     words = {s: s.value for s in RefundState if s is not RefundState.CANCELED}
     assert unnamed(RefundState, words.__getitem__) == [RefundState.CANCELED]
+
+
+def test_secuconnect_answers_only_the_simple_statuses_pretix_knows() -> None:
+    """pretix-secuconnect crashes on a ``status_simple`` outside its enum: every engine state and refund
+    state maps to one of its codes, with secuconnect's lower-case text."""
+    from pretix_secuconnect.api_client import PaymentStatusSimple
+
+    known = {s.value for s in PaymentStatusSimple}
+    for state in PaymentState:
+        payment = _payment(state)
+        simple = secu.payment_simple(payment)
+        assert int(simple) in known and simple.text == PaymentStatusSimple(int(simple)).name.lower()
+        assert secu.check_status_out(payment)["status_simple"] in known
+    for refund_state in RefundState:
+        assert int(secu.refund_simple(refund_state)) in known
+    assert {int(s) for s in secu.StatusSimple} == known
+
+
+def test_secuconnect_errors_have_its_shape() -> None:
+    status, body = DIALECTS[3].render(InvalidRequest(ErrorCode.AMOUNT_TOO_LARGE, "too much"))
+    answer = json.loads(body)
+    assert status == 400 and set(answer) == {"status", "error", "error_details", "error_user", "code", "supportId"}
+    assert answer["status"] == "error" and answer["error_details"] == "too much" and len(answer["supportId"]) == 32

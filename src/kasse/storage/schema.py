@@ -41,6 +41,7 @@ __all__ = [
     "metadata",
     "payments",
     "refunds",
+    "secuconnect_tokens",
     "timers",
     "webhook_endpoints",
 ]
@@ -338,4 +339,20 @@ delivery_attempts = Table(
     Column("succeeded", Boolean, nullable=False),
     Column("attempted_at", UTCDateTime, nullable=False),
     Index(None, "merchant_id", "delivery_id", "number"),
+)
+
+# secuconnect's OAuth access tokens (client_credentials): the dialect's own objects. The token itself is
+# not kept, only its SHA-256 (what a request presents is hashed and looked up, like a secret key); it
+# lapses at ``expires_at`` on the merchant's clock, checked on every use.
+secuconnect_tokens = Table(
+    "secuconnect_tokens",
+    metadata,
+    _merchant(),
+    Column("token_hash", String(64), nullable=False),
+    Column("client_id", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    # The one global lookup of this table (a token is what identifies its merchant), as for credentials.
+    UniqueConstraint("token_hash"),
+    Index(None, "merchant_id", "expires_at"),
 )

@@ -13,10 +13,14 @@ from kasse.storage._external import ExternalId, ExternalIdQueries, ExternalIdTak
 from kasse.storage._ledger import LedgerQueries
 from kasse.storage._payments import PaymentQueries
 from kasse.storage._records import RecordQueries
+from kasse.storage._secuconnect import SecuconnectQueries, SecuconnectToken
 from kasse.storage._webhooks import WebhookQueries
 
-__all__ = ["ExternalId", "ExternalIdTaken", "Page", "Store"]
+__all__ = ["ExternalId", "ExternalIdTaken", "Page", "SecuconnectToken", "Store"]
 
 
-class Store(DialectQueries, ExternalIdQueries, PaymentQueries, LedgerQueries, RecordQueries, WebhookQueries):
+class Store(
+    DialectQueries, ExternalIdQueries, PaymentQueries, LedgerQueries, RecordQueries, WebhookQueries,
+    SecuconnectQueries,
+):  # fmt: skip
     """All queries over one connection (one transaction)."""
