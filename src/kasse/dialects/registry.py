@@ -8,6 +8,7 @@ from types import MappingProxyType
 
 from kasse.delivery.render import Outbound
 from kasse.dialects._base import Dialect
+from kasse.dialects.klarna.dialect import DIALECT as KLARNA
 from kasse.dialects.multisafepay.dialect import DIALECT as MULTISAFEPAY
 from kasse.dialects.native.dialect import DIALECT as NATIVE
 from kasse.dialects.stripe.dialect import DIALECT as STRIPE
@@ -15,7 +16,7 @@ from kasse.engine.unit import Derivers, TimerHandler
 
 __all__ = ["DIALECTS", "derivers", "outbound", "timer_handlers"]
 
-DIALECTS: Mapping[str, Dialect] = MappingProxyType({d.name: d for d in (NATIVE, STRIPE, MULTISAFEPAY)})
+DIALECTS: Mapping[str, Dialect] = MappingProxyType({d.name: d for d in (NATIVE, STRIPE, MULTISAFEPAY, KLARNA)})
 
 
 def derivers(dialects: Mapping[str, Dialect] = DIALECTS) -> Derivers:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from kasse.storage._base import Page
 from kasse.storage._dialects import DialectQueries
 from kasse.storage._external import ExternalId, ExternalIdQueries, ExternalIdTaken
+from kasse.storage._klarna import KlarnaQueries
 from kasse.storage._ledger import LedgerQueries
 from kasse.storage._payments import PaymentQueries
 from kasse.storage._records import RecordQueries
@@ -18,5 +19,7 @@ from kasse.storage._webhooks import WebhookQueries
 __all__ = ["ExternalId", "ExternalIdTaken", "Page", "Store"]
 
 
-class Store(DialectQueries, ExternalIdQueries, PaymentQueries, LedgerQueries, RecordQueries, WebhookQueries):
+class Store(
+    DialectQueries, ExternalIdQueries, PaymentQueries, LedgerQueries, RecordQueries, WebhookQueries, KlarnaQueries
+):
     """All queries over one connection (one transaction)."""
