@@ -33,7 +33,7 @@ class EndpointChange:
 def create_endpoint(
     tx: Tx, *, url: CheckedUrl, enabled_events: list[str], description: str | None, dialect: str = "native",
     secret: str | None = None,
-) -> WebhookEndpoint:
+) -> WebhookEndpoint:  # fmt: skip
     """``url`` has passed the target policy (``TargetGuard.vet``), before the transaction: resolving a
     name must not hold it open. ``secret``: the dialect's own signing key (Klarna), else a new one."""
     endpoint = WebhookEndpoint(

@@ -12,13 +12,14 @@ from kasse.dialects.klarna.states import RequestState
 from kasse.domain.clock import utc
 from kasse.domain.models import Capture, Payment, Refund
 from kasse.domain.rules import rules_for
-from kasse.domain.states import PaymentState
+from kasse.domain.states import PaymentState, RefundState
 
 __all__ = [
     "PAGE_PATH",
     "capture_id",
     "capture_out",
     "refund_out",
+    "refund_state",
     "request_out",
     "transaction_out",
     "transaction_state",
@@ -110,6 +111,21 @@ def authorization_expires_at(payment: Payment) -> datetime:
     )
 
 
+def refund_state(refund: Refund) -> str:
+    """Klarna publishes no refund states; Kasse shows where the money is (docs/klarna.md)."""
+    match refund.status:
+        case RefundState.PENDING:
+            return "PENDING"
+        case RefundState.SUCCEEDED:
+            return "COMPLETED"
+        case RefundState.FAILED:
+            return "FAILED"
+        case RefundState.CANCELED:
+            return "CANCELED"
+        case _:
+            assert_never(refund.status)
+
+
 def capture_id(data: KlarnaTransactionData, capture: Capture) -> str:
     return f"{data.transaction_id}:capture:{capture.sequence}"
 
@@ -129,6 +145,7 @@ def refund_out(data: KlarnaTransactionData, refund: Refund, number: int) -> dict
         "payment_refund_id": f"{data.transaction_id}:refund:{number}",
         "payment_refund_reference": refund.metadata.get("reference"),
         "payment_capture_id": refund.metadata.get("capture_id"),
+        "state": refund_state(refund),
         "amount": refund.amount_minor,
         "currency": refund.currency,
         "created_at": ts(refund.created_at),
