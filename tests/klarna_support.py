@@ -7,7 +7,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
+import threading
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -95,3 +100,51 @@ class Klarna:
         assert r.status_code == 200, r.text
         found: dict[str, Any] = r.json()
         return found
+
+
+@dataclass
+class Hook:
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> dict[str, Any]:
+        found: dict[str, Any] = json.loads(self.body)
+        return found
+
+
+@dataclass
+class HookReceiver:
+    """A partner's webhook endpoint on loopback; ``status`` is what it answers (2xx acknowledges)."""
+
+    status: int = 200
+    received: list[Hook] = field(default_factory=list)
+    url: str = ""
+
+    def start(self) -> Iterator[HookReceiver]:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                owner.received.append(Hook(dict(self.headers.items()), body))
+                self.send_response(owner.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        self.url = f"http://127.0.0.1:{server.server_address[1]}/klarna-hooks"
+        try:
+            yield self
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+
+    def of_type(self, event_type: str) -> list[Hook]:
+        return [h for h in self.received if h.json["metadata"]["event_type"] == event_type]
