@@ -24,7 +24,7 @@ from kasse.domain.klarna_persons import otp_accepted
 from kasse.edge.request import kasse_of
 from kasse.engine import merchants
 from kasse.engine.unit import Kasse
-from kasse.pages import kit, security, views
+from kasse.pages import kit, security
 from kasse.pages.i18n import format_amount, translator
 from kasse.pages.views import TEST_DATA, _render
 
@@ -60,9 +60,25 @@ def _run(
         return None
 
 
+def _message(*, lang: str, status: int, title: str, body: str, tone: str = "info", link: str | None = None) -> Response:
+    """A message in Klarna's colours (``views.message_page`` picks the bank's for anything but a payment)."""
+    label = translator(lang)("back_to_shop")
+    return _render(
+        "message.html",
+        lang=lang,
+        status=status,
+        theme="klarna",
+        title=title,
+        body=body,
+        tone=tone,
+        link=link,
+        link_label=label,
+    )
+
+
 def _closed(journey: Journey, lang: str) -> Response:
     t = translator(lang)
-    return views.message_page(
+    return _message(
         lang=lang,
         status=409,
         title=t("not_open_title"),
@@ -131,7 +147,7 @@ async def act(request: Request, token: str) -> Response:
         return kit.not_found(lang)
     secret = await run_in_threadpool(merchants.page_secret, kasse, merchant_id=journey.request.merchant_id)
     if not security.csrf_ok(request, fields[security.CSRF_FIELD], secret=secret, page_token=token):
-        return views.message_page(lang=lang, status=403, title=t("forbidden_title"), body=t("forbidden_body"))
+        return _message(lang=lang, status=403, title=t("forbidden_title"), body=t("forbidden_body"), tone="error")
     return await run_in_threadpool(_decide, request, kasse, journey, fields, lang)
 
 
@@ -151,7 +167,7 @@ def _decide(request: Request, kasse: Kasse, journey: Journey, fields: Mapping[st
     step = steps.get(action)
     if step is None:
         t = translator(lang)
-        return views.message_page(lang=lang, status=400, title=t("bad_request_title"), body=t("bad_request_body"))
+        return _message(lang=lang, status=400, title=t("bad_request_title"), body=t("bad_request_body"), tone="error")
     done = _run(kasse, journey, step, **({"email": email} if action == "approve" else {}))
     if done is None:
         return _closed(_find(kasse, journey.request.page_token) or journey, lang)
@@ -162,4 +178,4 @@ def _decide(request: Request, kasse: Kasse, journey: Journey, fields: Mapping[st
     title = {"COMPLETED": "result_approved_title", "DECLINED": "result_declined_title"}.get(
         done.state.value, "result_canceled_title"
     )
-    return views.message_page(lang=lang, status=200, title=t(title), body=t("result_body"))
+    return _message(lang=lang, status=200, title=t(title), body=t("result_body"))
