@@ -75,6 +75,9 @@ def _finalize(tx: Tx, call: AuthorizeCall, kind: str) -> dict[str, Any]:
             f"The token expired at {ts(request.token_expires_at)} (valid 60 minutes); the transaction is lost",
         )
     wanted = _transaction_request(call)
+    named = call.body.payment_request_id
+    if named is not None and named not in (request.krn, request.id):
+        raise KlarnaError.invalid("payment_request_id", "is not the payment request this token was issued for")
     if call.body.currency.upper() != request.currency:
         raise KlarnaError.invalid("currency", f"must be {request.currency}, the currency the customer approved")
     if wanted.amount != request.amount_minor:
