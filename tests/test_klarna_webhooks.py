@@ -122,6 +122,8 @@ def test_an_unacknowledged_webhook_is_retried_on_klarnas_schedule(
     server: LiveServer, klarna: Klarna, receiver: HookReceiver
 ) -> None:
     receiver.status = 500
+    # A frozen clock moves only with the advances: each retry falls due exactly on schedule.
+    assert httpx.post(f"{server.url}/_sandbox/clock/freeze", json={}, headers=AUTH).status_code == 200
     keys, _ = _subscribe(klarna, receiver.url, ["payment.request.state-change.submitted"])
     klarna.post("/v2/payment/requests", {"currency": "EUR", "amount": 100})
     wait_until(lambda: _attempts(server) == 1)
