@@ -280,6 +280,8 @@ def test_payment_request_update_cancel_and_v1_names(env: Env) -> None:
     assert rid.startswith("krn:payment:eu1:request:")
     updated = env.klarna.call("PUT", f"/v2/payment/requests/{rid}", {"amount": 1500})
     assert (updated.json()["amount"], updated.json()["payment_request_reference"]) == (1500, "v1-ref")
+    renamed = env.klarna.call("PUT", f"/v2/payment/requests/{rid}", {"payment_reference": "v1-new"})
+    assert (renamed.json()["amount"], renamed.json()["payment_request_reference"]) == (1500, "v1-new")
     canceled = env.klarna.call("DELETE", f"/v2/payment/requests/{rid}").json()
     assert (canceled["state"], canceled["previous_state"], canceled["state_reason"]) == (
         "CANCELED",

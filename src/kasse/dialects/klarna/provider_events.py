@@ -16,6 +16,7 @@ from kasse.dialects.klarna.model import PaymentRequest, account_of
 from kasse.dialects.klarna.translate import request_out, transaction_out
 from kasse.domain.events import EventType
 from kasse.domain.models import Capture, Event, Payment, Refund
+from kasse.domain.states import PaymentState
 from kasse.engine import payments
 from kasse.engine.unit import Tx
 
@@ -58,7 +59,7 @@ def _transaction(tx: Tx, payment: Payment) -> dict[str, Any]:
     return transaction_out(payment, captures, refunds)
 
 
-_TRANSACTION_EVENTS = {
+_TRANSACTION_EVENTS: dict[str, str] = {
     EventType.PAYMENT_AUTHORIZED: "payment.transaction.state-change.authorized",
     EventType.PAYMENT_CANCELED: "payment.transaction.state-change.closed",
     EventType.PAYMENT_EXPIRED: "payment.transaction.state-change.expired",
@@ -68,7 +69,7 @@ _TRANSACTION_EVENTS = {
 
 
 def derive(tx: Tx, event: Event, obj: Payment | Capture | Refund) -> list[Event]:
-    type_ = _TRANSACTION_EVENTS.get(EventType(event.type)) if event.type in set(EventType) else None
+    type_ = _TRANSACTION_EVENTS.get(event.type)
     if type_ is None or event.payment_id is None:
         return []
     payment = payments.get_payment(tx, event.payment_id, for_update=False)
@@ -105,7 +106,7 @@ def close_transaction(tx: Tx, payment_id: str) -> Payment | None:
     """Timer: seven days after its expiry an expired transaction is CLOSED."""
     payment = payments.get_payment(tx, payment_id)
     data = KlarnaTransactionData.from_dict(payment.provider_data)
-    if payment.status.value != "expired" or data.closed:
+    if payment.status is not PaymentState.EXPIRED or data.closed:
         return None
     payment = payments.update_details(tx, payment.id, provider_data={"closed": True})
     tx.publish(

@@ -112,7 +112,7 @@ def update(tx: Tx, request_id: str, changes: dict[str, Any]) -> PaymentRequest:
     request = replace(
         request,
         body=body,
-        reference=body.get("payment_request_reference", request.reference),
+        reference=changes.get("payment_request_reference") or changes.get("payment_reference") or request.reference,
         amount_minor=changes.get("amount", request.amount_minor),
         currency=changes.get("currency", request.currency),
     )

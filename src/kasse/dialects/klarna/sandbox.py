@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from kasse.dialects.klarna import requests
 from kasse.dialects.klarna.errors import UNAUTHORIZED, KlarnaError
-from kasse.dialects.klarna.schemas import _In, parse
+from kasse.dialects.klarna.schemas import WireModel, parse
 from kasse.dialects.klarna.translate import request_out
 from kasse.dialects.klarna.wire import Account, Body, KlarnaRoute, authenticate
 from kasse.edge.auth import Authenticator, Presented, bearer, merchant_of_secret_key
@@ -42,7 +42,7 @@ async def _merchant(request: Request) -> str:
 MerchantId = Annotated[str, Depends(_merchant)]
 
 
-class ApproveIn(_In):
+class ApproveIn(WireModel):
     email: Annotated[str, Field(max_length=254)] | None = None
 
 

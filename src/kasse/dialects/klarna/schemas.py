@@ -22,6 +22,7 @@ __all__ = [
     "RefundIn",
     "WebhookIn",
     "WebhookPatch",
+    "WireModel",
     "parse",
     "seconds_of",
 ]
@@ -37,11 +38,13 @@ MIN_EXPIRY_S, MAX_EXPIRY_S = 15 * 60, 48 * 3_600  # interaction_expiry: 15 minut
 _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 
 
-class _In(BaseModel):
+class WireModel(BaseModel):
+    """Every Klarna body: unknown fields refused, names or aliases accepted."""
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class PurchaseData(_In):
+class PurchaseData(WireModel):
     purchase_reference: Ref | None = None
     line_items: Annotated[list[Open], Field(max_length=1000)] | None = None
     shipping: Annotated[list[Open], Field(max_length=100)] | None = None
@@ -51,24 +54,24 @@ class PurchaseData(_In):
     ondemand_service: Open | None = None
 
 
-class InteractionExpiry(_In):
+class InteractionExpiry(WireModel):
     duration: Annotated[str, Field(max_length=40)] | None = None  # ISO 8601, "PT15M"
     expires_at: datetime | None = None  # the absolute form (its key is Kasse's choice)
 
 
-class InteractionConfig(_In):
+class InteractionConfig(WireModel):
     method: Literal["HANDOVER"] = "HANDOVER"
     return_url: Url | None = None
     app_return_url: Annotated[str, Field(max_length=2048)] | None = None
     interaction_expiry: InteractionExpiry | None = None
 
 
-class CustomerTokenRequest(_In):
+class CustomerTokenRequest(WireModel):
     scopes: Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=10)] | None = None
     customer_token_reference: Ref | None = None
 
 
-class PaymentRequestIn(_In):
+class PaymentRequestIn(WireModel):
     currency: Currency
     amount: Amount | None = Field(default=None, validation_alias=AliasChoices("amount", "payment_amount"))
     payment_request_reference: Ref | None = None
@@ -81,7 +84,7 @@ class PaymentRequestIn(_In):
     request_customer_token: CustomerTokenRequest | None = None
 
 
-class PaymentRequestUpdate(_In):
+class PaymentRequestUpdate(WireModel):
     currency: Currency | None = None
     amount: Amount | None = Field(default=None, validation_alias=AliasChoices("amount", "payment_amount"))
     payment_request_reference: Ref | None = None
@@ -94,19 +97,19 @@ class PaymentRequestUpdate(_In):
     request_customer_token: CustomerTokenRequest | None = None
 
 
-class TransactionRequest(_In):
+class TransactionRequest(WireModel):
     amount: Amount
     payment_transaction_reference: Ref | None = None
     payment_option_id: Ref | None = None
     capture: Literal["NOW", "LATER"] = "LATER"
 
 
-class StepUpConfig(_In):
+class StepUpConfig(WireModel):
     payment_request_reference: Ref | None = None
     customer_interaction_config: InteractionConfig | None = None
 
 
-class AuthorizeIn(_In):
+class AuthorizeIn(WireModel):
     currency: Currency
     request_payment_transaction: TransactionRequest | None = None
     supplementary_purchase_data: PurchaseData | None = None
@@ -115,14 +118,14 @@ class AuthorizeIn(_In):
     payment_request_id: Ref | None = None
 
 
-class CaptureIn(_In):
+class CaptureIn(WireModel):
     amount: Amount
     payment_capture_reference: Ref | None = None
     line_items: Annotated[list[Open], Field(max_length=1000)] | None = None
     shipping_info: Annotated[list[Open], Field(max_length=100)] | None = None
 
 
-class RefundIn(_In):
+class RefundIn(WireModel):
     amount: Amount
     payment_refund_reference: Ref | None = None
     line_items: Annotated[list[Open], Field(max_length=1000)] | None = None
@@ -131,7 +134,7 @@ class RefundIn(_In):
 EventType = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z*][a-z.*-]*$")]
 
 
-class WebhookIn(_In):
+class WebhookIn(WireModel):
     url: Url
     event_types: Annotated[list[EventType], Field(min_length=1, max_length=50)]
     event_version: Literal["v1", "v2"] = "v2"
@@ -139,7 +142,7 @@ class WebhookIn(_In):
     status: Literal["ENABLED", "DISABLED"] = "ENABLED"
 
 
-class WebhookPatch(_In):
+class WebhookPatch(WireModel):
     url: Url | None = None
     event_types: Annotated[list[EventType], Field(min_length=1, max_length=50)] | None = None
     event_version: Literal["v1", "v2"] | None = None
@@ -147,7 +150,7 @@ class WebhookPatch(_In):
     status: Literal["ENABLED", "DISABLED"] | None = None
 
 
-class SimulateIn(_In):
+class SimulateIn(WireModel):
     event_type: EventType
     event_version: Literal["v1", "v2"] | None = None
 
