@@ -12,6 +12,9 @@ from typing import Any, assert_never
 
 import pytest
 
+from kasse.dialects.klarna import errors as klarna_errors
+from kasse.dialects.klarna import translate as klarna
+from kasse.dialects.klarna.data import KlarnaTransactionData
 from kasse.dialects.multisafepay import errors as msp_errors
 from kasse.dialects.multisafepay import translate as msp
 from kasse.dialects.native import errors as native_errors
@@ -91,6 +94,15 @@ DIALECTS = [
         {
             PaymentState: lambda s: secu.smart_status(_payment(s)),
             RefundState: lambda s: secu.refund_simple(s).text,
+        },
+    ),
+    DialectMaps(
+        "klarna",
+        klarna_errors.DOMAIN_CODES,
+        lambda exc: _answer(klarna_errors.klarna_error_response(klarna_errors.from_domain(exc))),
+        {
+            PaymentState: lambda s: klarna.transaction_state(_payment(s), KlarnaTransactionData("krn:x")),
+            RefundState: lambda s: klarna.refund_state(_refund(s)),
         },
     ),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kasse.dialects.klarna.states import REQUEST_TRANSITIONS, RequestState
 from kasse.domain.states import (
     CAPTURE_TRANSITIONS,
     PAYMENT_TRANSITIONS,
@@ -52,6 +53,16 @@ def render() -> str:
         "```",
         "",
         _table(REFUND_TRANSITIONS),
+        "",
+        "## Klarna payment request (the Klarna dialect's own object)",
+        "",
+        "From `src/kasse/dialects/klarna/states.py`, one door `apply_request`; see [klarna.md](klarna.md).",
+        "",
+        "```mermaid",
+        mermaid(REQUEST_TRANSITIONS, RequestState.SUBMITTED),  # type: ignore[arg-type]
+        "```",
+        "",
+        _table(REQUEST_TRANSITIONS),
         "",
     ]
     return "\n".join(parts)

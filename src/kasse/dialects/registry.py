@@ -8,6 +8,7 @@ from types import MappingProxyType
 
 from kasse.delivery.render import Outbound
 from kasse.dialects._base import Dialect
+from kasse.dialects.klarna.dialect import DIALECT as KLARNA
 from kasse.dialects.multisafepay.dialect import DIALECT as MULTISAFEPAY
 from kasse.dialects.native.dialect import DIALECT as NATIVE
 from kasse.dialects.secuconnect.dialect import DIALECT as SECUCONNECT
@@ -16,7 +17,9 @@ from kasse.engine.unit import Hooks, TimerHandler
 
 __all__ = ["DIALECTS", "hooks", "outbound"]
 
-DIALECTS: Mapping[str, Dialect] = MappingProxyType({d.name: d for d in (NATIVE, STRIPE, MULTISAFEPAY, SECUCONNECT)})
+DIALECTS: Mapping[str, Dialect] = MappingProxyType(
+    {d.name: d for d in (NATIVE, STRIPE, MULTISAFEPAY, SECUCONNECT, KLARNA)}
+)
 
 
 def hooks(dialects: Mapping[str, Dialect] = DIALECTS) -> Hooks:

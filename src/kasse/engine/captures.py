@@ -15,7 +15,7 @@ from kasse.engine import postings, refunds
 from kasse.engine.lifecycle import get_payment, release_hold, transition
 from kasse.engine.unit import Tx
 
-__all__ = ["capture", "settle_capture"]
+__all__ = ["capture", "release_remainder", "settle_capture"]
 
 
 def capture(
@@ -142,3 +142,15 @@ def _after_capture_settled(tx: Tx, payment: Payment) -> None:
     else:
         transition(tx, payment, PaymentTrigger.SETTLE)
     refunds.reconcile(tx, payment)
+
+
+def release_remainder(tx: Tx, payment_id: str) -> Payment:
+    """The merchant gives up what is left of a partly captured authorization (Klarna's void after
+    captures): the rest of the hold is voided, the captures stay, the state stays."""
+    payment = get_payment(tx, payment_id)
+    if payment.amount_capturable_minor == 0:
+        raise Conflict(ErrorCode.NOTHING_TO_CAPTURE, f"Payment {payment.id} has nothing left to release")
+    release_hold(tx, payment, "authorization_released")
+    payment.updated_at = tx.now
+    tx.store.update_payment(payment)
+    return payment

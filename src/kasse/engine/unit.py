@@ -102,6 +102,12 @@ class Tx:
             self.origins[payment_id] = payment.origin if payment is not None else ""
         return self.origins[payment_id]
 
+    def publish(self, event: Event) -> Event:
+        """An event a dialect made of an object of its own (a Klarna payment request), typed
+        ``<dialect>:<type>``: it leaves through the outbox with the unit, to that dialect's endpoints."""
+        self.events.append(event)
+        return event
+
     def schedule(self, kind: str, subject_id: str, *, after_s: float) -> Timer:
         timer = Timer(
             id=self.new_id("timer"),

@@ -27,16 +27,18 @@ class EndpointChange:
     enabled_events: list[str] | None = None
     description: str | None = None
     disabled: bool | None = None
+    secret: str | None = None  # a signing key the dialect's own API manages (Klarna's signing keys)
 
 
 def create_endpoint(
-    tx: Tx, *, url: CheckedUrl, enabled_events: list[str], description: str | None, dialect: str
-) -> WebhookEndpoint:
+    tx: Tx, *, url: CheckedUrl, enabled_events: list[str], description: str | None, dialect: str,
+    secret: str | None = None,
+) -> WebhookEndpoint:  # fmt: skip
     """``url`` has passed the target policy (``TargetGuard.vet``), before the transaction: resolving a
-    name must not hold it open."""
+    name must not hold it open. ``secret``: the dialect's own signing key (Klarna), else a new one."""
     endpoint = WebhookEndpoint(
         id=tx.new_id("webhook_endpoint"), merchant_id=tx.merchant_id, dialect=dialect, url=url,
-        secret=new_secret(), status=EndpointStatus.ENABLED, created_at=tx.now, updated_at=tx.now,
+        secret=secret or new_secret(), status=EndpointStatus.ENABLED, created_at=tx.now, updated_at=tx.now,
         enabled_events=enabled_events, description=description,
     )  # fmt: skip
     tx.store.insert_endpoint(endpoint)
@@ -58,6 +60,8 @@ def update_endpoint(tx: Tx, endpoint_id: str, change: EndpointChange) -> Webhook
         endpoint.enabled_events = change.enabled_events
     if change.description is not None:
         endpoint.description = change.description
+    if change.secret is not None:
+        endpoint.secret = change.secret
     if change.disabled is True and endpoint.status is EndpointStatus.ENABLED:
         endpoint.status, endpoint.disabled_reason = EndpointStatus.DISABLED, "by_merchant"
         tx.store.skip_pending_deliveries(merchant_id=tx.merchant_id, endpoint_id=endpoint.id, now=tx.now)

@@ -112,6 +112,20 @@ MESSAGES: dict[str, dict[str, str]] = {
     "result_body": {"de": "Sie können dieses Fenster jetzt schließen.", "en": "You can close this window now."},
     "back_to_shop": {"de": "Zurück zum Shop", "en": "Back to the shop"},
     "try_again": {"de": "Zahlungsseite neu laden", "en": "Reload the payment page"},
+    "klarna_otp_refused": {
+        "de": "Dieser Bestätigungscode wurde nicht akzeptiert. Jeder sechsstellige Code außer 999999 funktioniert.",
+        "en": "This verification code was not accepted. Any six digits but 999999 work.",
+    },
+    "klarna_test_hint": {
+        "de": "Testkunden: customer+de@klarna.com wird angenommen, customer+de+denied@klarna.com abgelehnt. "
+        "Jeder sechsstellige Code außer 999999 funktioniert.",
+        "en": "Test customers: customer+de@klarna.com is approved, customer+de+denied@klarna.com is declined. "
+        "Any six-digit code but 999999 works.",
+    },
+    "klarna_request_closed": {
+        "de": "Diese Zahlungsanfrage ist nicht mehr offen (Status {status}).",
+        "en": "This payment request is no longer open (state {status}).",
+    },
 }
 
 

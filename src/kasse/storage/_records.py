@@ -188,6 +188,7 @@ class RecordQueries(StoreBase):
             s.refunds,
             s.captures,
             s.payments,
+            s.klarna_payment_requests,
         ):
             self.conn.execute(delete(table).where(table.c.merchant_id == merchant_id))
 

@@ -35,6 +35,7 @@ __all__ = [
     "events",
     "external_ids",
     "idempotency_keys",
+    "klarna_payment_requests",
     "ledger_legs",
     "ledger_transfers",
     "merchants",
@@ -355,4 +356,35 @@ secuconnect_tokens = Table(
     # The one global lookup of this table (a token is what identifies its merchant), as for credentials.
     UniqueConstraint("token_hash"),
     Index(None, "merchant_id", "expires_at"),
+)
+
+# Klarna's payment requests (the Klarna dialect's own objects, not payments): what the partner asked
+# for, where the customer is in Klarna's purchase journey, and the tokens the approval issued. The engine
+# payment (the payment transaction) exists only once a token is authorized.
+klarna_payment_requests = Table(
+    "klarna_payment_requests",
+    metadata,
+    _id(),
+    _merchant(),
+    Column("state", String(20), nullable=False),
+    Column("previous_state", String(20)),
+    Column("state_reason", String(40)),
+    Column("currency", String(3), nullable=False),
+    Column("amount_minor", BigInteger),
+    Column("reference", String(255)),
+    Column("account_id", String(255), nullable=False),
+    Column("body", JSONType, nullable=False),  # the request in v2 field names
+    Column("customer", JSONType, nullable=False),  # the customer as the approval left it
+    # The approval page's bearer token (unguessable, global like a payment's redirect token).
+    Column("page_token", String(64), nullable=False, unique=True),
+    Column("session_token", String(255)),
+    Column("payment_token", String(255)),
+    Column("customer_token", String(255)),
+    Column("token_expires_at", UTCDateTime),
+    Column("payment_id", String(40)),  # the engine payment its token was authorized into
+    Column("authorization", Text),  # the authorize answer, replayed for the same token
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index(None, "merchant_id", "id"),
 )

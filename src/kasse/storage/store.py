@@ -10,6 +10,7 @@ from __future__ import annotations
 from kasse.storage._base import Page
 from kasse.storage._dialects import DialectQueries
 from kasse.storage._external import ExternalId, ExternalIdQueries, ExternalIdTaken
+from kasse.storage._klarna import KlarnaQueries
 from kasse.storage._ledger import LedgerQueries
 from kasse.storage._payments import PaymentQueries
 from kasse.storage._records import RecordQueries
@@ -21,6 +22,6 @@ __all__ = ["ExternalId", "ExternalIdTaken", "Page", "SecuconnectToken", "Store"]
 
 class Store(
     DialectQueries, ExternalIdQueries, PaymentQueries, LedgerQueries, RecordQueries, WebhookQueries,
-    SecuconnectQueries,
+    SecuconnectQueries, KlarnaQueries,
 ):  # fmt: skip
     """All queries over one connection (one transaction)."""

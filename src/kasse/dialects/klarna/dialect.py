@@ -1,0 +1,38 @@
+"""The Klarna dialect as the app, the engine and the delivery worker see it."""
+
+from __future__ import annotations
+
+from kasse.delivery.render import DeliveryPolicy, Outbound
+from kasse.dialects._base import Dialect
+from kasse.dialects.klarna import (
+    notifications,
+    pages,
+    provider_events,
+    redirects,
+    requests,
+    routes,
+    rules,
+    sandbox,
+    transaction_routes,
+    webhooks,
+)
+from kasse.dialects.klarna.model import DIALECT as NAME
+
+__all__ = ["DIALECT"]
+
+DIALECT = Dialect(
+    name=NAME,
+    rules=rules.RULES,
+    outbound=Outbound(
+        notifications.render,
+        DeliveryPolicy(acknowledged=notifications.acknowledged, retry_schedule_s=notifications.RETRY_SCHEDULE_S),
+    ),
+    return_url=redirects.payment_return_url,
+    routers=(routes.router, transaction_routes.router, webhooks.router, sandbox.router, routes.fallback),
+    pages=(pages.router,),
+    derive_events=provider_events.derive,
+    timer_handlers={
+        requests.EXPIRY_TIMER: requests.expire,
+        provider_events.CLOSE_TIMER: provider_events.close_transaction,
+    },
+)
