@@ -17,6 +17,9 @@ from kasse.dialects.multisafepay import translate as msp
 from kasse.dialects.native import errors as native_errors
 from kasse.dialects.native import translate as native
 from kasse.dialects.native.errors import error_response
+from kasse.dialects.payone import errors as payone_errors
+from kasse.dialects.payone import routes as payone_routes
+from kasse.dialects.payone import translate as payone
 from kasse.dialects.registry import DIALECTS as REGISTRY
 from kasse.dialects.stripe import errors as stripe_errors
 from kasse.dialects.stripe import translate as stripe
@@ -34,6 +37,7 @@ class DialectMaps:
     errors: Mapping[ErrorCode, object]  # the dialect's error map, keyed by engine code
     render: Callable[[DomainError], tuple[int, bytes]]  # what its edge answers: status and body
     states: Mapping[type[Enum], Callable[[Any], str]]  # engine state → the dialect's word
+    error_status: range = range(400, 500)  # PAYONE answers every error with HTTP 200 and status=ERROR
 
 
 def _payment(state: PaymentState) -> Payment:
@@ -82,6 +86,13 @@ DIALECTS = [
         lambda exc: _answer(msp_errors.msp_error_response(msp_errors.from_domain(exc))),
         {PaymentState: msp.payment_status, RefundState: msp.refund_status},
     ),
+    DialectMaps(
+        "payone",
+        payone_errors.PAYONE_ERRORS,
+        lambda exc: _answer(payone_routes.error_response(exc, "application/json")),
+        {PaymentState: payone.payment_txaction, RefundState: payone.refund_txaction},
+        error_status=range(200, 201),
+    ),
 ]
 
 
@@ -118,7 +129,7 @@ def test_every_error_code_is_mapped(dialect: DialectMaps) -> None:
 @pytest.mark.parametrize("dialect", DIALECTS, ids=_ids)
 def test_every_error_code_is_answered(dialect: DialectMaps, code: ErrorCode) -> None:
     status, body = dialect.render(InvalidRequest(code, "Something is wrong", param="x"))
-    assert 400 <= status < 500
+    assert status in dialect.error_status
     assert isinstance(json.loads(body), dict)
 
 
@@ -160,3 +171,17 @@ def test_a_match_missing_a_state_is_reported() -> None:
     assert unnamed(PaymentState, status) == [PaymentState.EXPIRED]
     words = {s: s.value for s in RefundState if s is not RefundState.CANCELED}
     assert unnamed(RefundState, words.__getitem__) == [RefundState.CANCELED]
+
+
+def test_payone_answers_every_engine_error_as_status_error_with_a_numeric_code() -> None:
+    for code in ErrorCode:
+        _, body = DIALECTS[-1].render(InvalidRequest(code, "Something is wrong", param="x"))
+        answer = json.loads(body)
+        assert answer["Status"] == "ERROR" and answer["Error"]["ErrorCode"].isdigit()
+        assert answer["Error"]["CustomerMessage"]
+
+
+def test_payone_txaction_covers_every_engine_event() -> None:
+    from kasse.domain.events import EventType
+
+    assert set(payone.EVENT_TXACTION) == set(EventType)

@@ -10,12 +10,13 @@ from kasse.delivery.render import Outbound
 from kasse.dialects._base import Dialect
 from kasse.dialects.multisafepay.dialect import DIALECT as MULTISAFEPAY
 from kasse.dialects.native.dialect import DIALECT as NATIVE
+from kasse.dialects.payone.dialect import DIALECT as PAYONE
 from kasse.dialects.stripe.dialect import DIALECT as STRIPE
 from kasse.engine.unit import Derivers, TimerHandler
 
 __all__ = ["DIALECTS", "derivers", "outbound", "timer_handlers"]
 
-DIALECTS: Mapping[str, Dialect] = MappingProxyType({d.name: d for d in (NATIVE, STRIPE, MULTISAFEPAY)})
+DIALECTS: Mapping[str, Dialect] = MappingProxyType({d.name: d for d in (NATIVE, STRIPE, MULTISAFEPAY, PAYONE)})
 
 
 def derivers(dialects: Mapping[str, Dialect] = DIALECTS) -> Derivers:

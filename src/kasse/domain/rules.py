@@ -143,7 +143,25 @@ MULTISAFEPAY = ProviderRules(
     refund_delay_s=3_600,
 )
 
-RULES: dict[str, ProviderRules] = {"native": NATIVE, "stripe": STRIPE, "multisafepay": MULTISAFEPAY}
+# PAYONE (seed 003, shared/reference/clients.md §4): Klarna (clearingtype=fnc) in Klarna's countries, and
+# Sofort (clearingtype=sb) with bankcountry DE AT CH NL PL BE; amounts up to 19 999 999 99 minor units.
+# A Klarna reservation is good for 28 days (Klarna's default authorization lifetime); a Sofort redirect
+# that the customer never finishes expires after a day; captured money is "paid" a day (Klarna) or two
+# (Sofort) later.
+PAYONE = ProviderRules(
+    name="payone",
+    countries={**NATIVE.countries, Method.SOFORT: frozenset({"DE", "AT", "CH", "NL", "PL", "BE"})},
+    currencies=NATIVE.currencies,
+    max_amount_minor=1_999_999_999,
+    action_window_s=DAY_S,
+    unused_authorization_s=28 * DAY_S,
+    settlement_delay_s={Method.SOFORT: 2 * DAY_S, **dict.fromkeys(_ALL_KLARNA, DAY_S)},
+    country_currency=KLARNA_COUNTRY_CURRENCY,
+)
+
+RULES: dict[str, ProviderRules] = {
+    "native": NATIVE, "stripe": STRIPE, "multisafepay": MULTISAFEPAY, "payone": PAYONE,
+}  # fmt: skip
 
 
 def rules_for(origin: str) -> ProviderRules:

@@ -12,11 +12,14 @@ from kasse.storage._dialects import DialectQueries
 from kasse.storage._external import ExternalId, ExternalIdQueries, ExternalIdTaken
 from kasse.storage._ledger import LedgerQueries
 from kasse.storage._payments import PaymentQueries
+from kasse.storage._payone import PayoneQueries, PayoneSession
 from kasse.storage._records import RecordQueries
 from kasse.storage._webhooks import WebhookQueries
 
-__all__ = ["ExternalId", "ExternalIdTaken", "Page", "Store"]
+__all__ = ["ExternalId", "ExternalIdTaken", "Page", "PayoneSession", "Store"]
 
 
-class Store(DialectQueries, ExternalIdQueries, PaymentQueries, LedgerQueries, RecordQueries, WebhookQueries):
+class Store(
+    DialectQueries, ExternalIdQueries, PaymentQueries, LedgerQueries, RecordQueries, WebhookQueries, PayoneQueries
+):
     """All queries over one connection (one transaction)."""
