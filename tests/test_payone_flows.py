@@ -17,7 +17,6 @@ from playwright.sync_api import Browser, Page, Route
 from kasse.storage.db import Database
 from tests.conftest import AUTH, LiveServer
 from tests.msp_helpers import Receiver, act_on_bank_page, wait_until
-from tests.test_browser import shop_url as _shop_url
 from tests.payone_helpers import (
     DAY_S,
     PORTAL_KEY,
@@ -30,6 +29,7 @@ from tests.payone_helpers import (
     shopware_common,
     sofort_order,
 )
+from tests.test_browser import shop_url as _shop_url
 
 pytestmark = pytest.mark.browser
 shop_url = _shop_url  # the shop's return pages: a real server on loopback (Playwright does not route the
@@ -133,7 +133,8 @@ def test_klarna_widget_in_chromium_then_preauthorization_and_back_at_the_shop(
     assert result["approved"] is True and result["show_form"] is True
     preauth = {"request": "preauthorization", "clearingtype": "fnc", "financingtype": "KIV", "amount": "100",
                "currency": "EUR", "lastname": "Approved", "country": "DE", "reference": "SW-1",
-               "workorderid": session["WorkOrderId"], "add_paydata[authorization_token]": str(result["authorization_token"]),
+               "workorderid": session["WorkOrderId"],
+               "add_paydata[authorization_token]": str(result["authorization_token"]),
                "successurl": f"{shop_url}/s", "errorurl": f"{shop_url}/e", "backurl": f"{shop_url}/b",
                **shopware_common()}  # fmt: skip
     answer = post(api, preauth, json=True)
@@ -208,8 +209,8 @@ def test_klarna_txstatus_for_capture_and_debit(server: LiveServer, api: httpx.Cl
                "currency": "EUR", "lastname": "Approved", "country": "DE", "reference": "K-1",
                "successurl": f"{SHOP}/s", "errorurl": f"{SHOP}/e", "backurl": f"{SHOP}/b", **shopware_common()}  # fmt: skip
     txid = post(api, preauth)["txid"]
-    capture = {"request": "capture", "txid": txid, "amount": "3000", "currency": "EUR", "capturemode": "notcompleted",
-               "sequencenumber": "1", **shopware_common()}  # fmt: skip
+    capture = {"request": "capture", "txid": txid, "amount": "3000", "currency": "EUR",
+               "capturemode": "notcompleted", "sequencenumber": "1", **shopware_common()}  # fmt: skip
     assert post(api, capture)["status"] == "APPROVED"
     advance(api, DAY_S)
     debit = {"request": "debit", "txid": txid, "amount": "-1000", "currency": "EUR", "sequencenumber": "2",
