@@ -207,7 +207,8 @@ def test_klarna_txstatus_for_capture_and_debit(server: LiveServer, api: httpx.Cl
     set_status_url(api, receiver.url)
     preauth = {"request": "preauthorization", "clearingtype": "fnc", "financingtype": "KDD", "amount": "5000",
                "currency": "EUR", "lastname": "Approved", "country": "DE", "reference": "K-1",
-               "successurl": f"{SHOP}/s", "errorurl": f"{SHOP}/e", "backurl": f"{SHOP}/b", **shopware_common()}  # fmt: skip
+               "successurl": f"{SHOP}/s", "errorurl": f"{SHOP}/e", "backurl": f"{SHOP}/b",
+               **shopware_common()}  # fmt: skip
     txid = post(api, preauth)["txid"]
     capture = {"request": "capture", "txid": txid, "amount": "3000", "currency": "EUR",
                "capturemode": "notcompleted", "sequencenumber": "1", **shopware_common()}  # fmt: skip
@@ -231,7 +232,8 @@ def test_txstatus_without_tsok_is_sent_again(server: LiveServer, api: httpx.Clie
     set_status_url(api, receiver.url)
     preauth = {"request": "preauthorization", "clearingtype": "fnc", "financingtype": "KIS", "amount": "1000",
                "currency": "EUR", "lastname": "Approved", "country": "DE",
-               "successurl": f"{SHOP}/s", "errorurl": f"{SHOP}/e", "backurl": f"{SHOP}/b", **pretix_common()}  # fmt: skip
+               "successurl": f"{SHOP}/s", "errorurl": f"{SHOP}/e", "backurl": f"{SHOP}/b",
+               **pretix_common()}  # fmt: skip
     post(api, preauth)
     wait_until(lambda: len(receiver.received) == 1)
     advance(api, 50)
