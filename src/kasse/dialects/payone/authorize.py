@@ -47,7 +47,11 @@ CUSTOMER_FIELDS = (
 
 
 def customer_of(form: Form) -> dict[str, Any]:
-    return {name: form[name] for name in CUSTOMER_FIELDS if form.get(name)}
+    """The customer as given; ``language`` is also the hosted pages' ``locale`` (the Sofort bank page)."""
+    customer: dict[str, Any] = {name: form[name] for name in CUSTOMER_FIELDS if form.get(name)}
+    if "language" in customer:
+        customer["locale"] = customer["language"]
+    return customer
 
 
 @dataclass(frozen=True, slots=True)
