@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, Page, Route
 
 from kasse.storage.db import Database
 from tests.conftest import AUTH, LiveServer
+from tests.helpers import check
 from tests.msp_helpers import Receiver, act_on_bank_page, wait_until
 from tests.payone_helpers import (
     DAY_S,
@@ -225,6 +226,7 @@ def test_klarna_txstatus_for_capture_and_debit(server: LiveServer, api: httpx.Cl
         ("0.00", "0.00"), ("30.00", "30.00"), ("30.00", "0.00"), ("20.00", "0.00")
     ]  # fmt: skip
     assert all(f["clearingtype"] == "fnc" and f["financingtype"] == "KDD" for f in got)
+    check(server.server.config.app.state.kasse)  # the ledger balances
 
 
 def test_txstatus_without_tsok_is_sent_again(server: LiveServer, api: httpx.Client, receiver: Receiver) -> None:
