@@ -150,3 +150,26 @@ def test_plain_key_and_unknown_request(api: TestClient) -> None:
     assert answer["status"] == "REDIRECT"
     other = post(api, {**plain, "request": "creditcardcheck"})
     assert other["status"] == "ERROR" and other["errorcode"] == "1202"
+
+
+def test_shopwares_test_credentials_call_starts_a_session(api: TestClient) -> None:
+    """Shopware 6's "test API credentials" call: no customer at all (clients.md §4.4)."""
+    form = {"request": "genericpayment", "clearingtype": "fnc", "financingtype": "KIV",
+            "add_paydata[action]": "start_session", "amount": "100", "country": "DE", "currency": "EUR",
+            "it[1]": "goods", "id[1]": "5013210425384", "pr[1]": "100", "de[1]": "Test product", "no[1]": "1",
+            **shopware_common()}  # fmt: skip
+    assert post(api, form, json=True)["Status"] == "APPROVED"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"mode": "live"}, {"request": "preauthorization", "clearingtype": "sb"}, {"amount": "3000000000"},
+     {"add_paydata[shopping_cart_type]": "DIGITAL"}, {"request": "authorization", "add_paydata[over_capture]": "yes"}],
+)  # fmt: skip
+def test_error_values_read_alike_in_every_client(api: TestClient, bad: dict[str, str]) -> None:
+    """woocommerce-3 cuts a value at a second "=", commercetools URL-decodes values: neither may matter."""
+    r = api.post(GATEWAY, data={**order(), **bad})
+    answer = lines(r.text)
+    assert answer["status"] == "ERROR"
+    for value in answer.values():
+        assert not set(value) & set("=+%"), value

@@ -46,5 +46,5 @@ def authenticate(kasse: Kasse, form: Form) -> Account:
     if not any(hmac.compare_digest(given_key.lower() if i else given_key, v) for i, v in enumerate(key_variants(key))):
         raise e.parameter("key", "wrong portal key (plain, md5 or sha384 hex)")
     if required(form, "mode") != "test":
-        raise e.parameter("mode", "Kasse is a sandbox and answers mode=test only")
+        raise e.parameter("mode", "Kasse is a sandbox and answers test mode only")
     return Account(str(found["merchant_id"]), mid, str(data.get("aid")), portalid, key)

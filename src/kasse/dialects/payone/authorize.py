@@ -75,17 +75,17 @@ def _order(form: Form, who: Account) -> Order:
     if amount <= 0:
         raise e.parameter("amount", "must be positive")
     if extra.get("shopping_cart_type") == "DIGITAL" and not form.get("email"):
-        raise e.parameter("email", "mandatory for add_paydata[shopping_cart_type]=DIGITAL")
+        raise e.parameter("email", "mandatory for a DIGITAL add_paydata[shopping_cart_type]")
     over = extra.get("over_capture") == "yes"
     if over and request != "preauthorization":
-        raise e.parameter("add_paydata[over_capture]", "only valid with request=preauthorization")
+        raise e.parameter("add_paydata[over_capture]", "only valid with a preauthorization")
     schemas.cart(form)  # checked; PAYONE keeps the cart, Kasse does not need it
     if clearing == "fnc":
         method = METHODS[required(form, "financingtype")]
     else:
         required(form, "onlinebanktransfertype"), required(form, "bankcountry")
         if request != "authorization":
-            raise e.parameter("request", "Sofort (clearingtype=sb) is captured with the authorization")
+            raise e.parameter("request", "Sofort (clearingtype sb) is captured with the authorization")
         method = Method.SOFORT
     data = PayoneData(
         userid=ids.new_userid(), request=request, clearingtype=clearing, financingtype=optional(form, "financingtype"),

@@ -86,12 +86,17 @@ def customer_message(kind: Customer, language: str | None) -> str:
     return texts.get((language or "").lower(), texts["en"])
 
 
+# Readers of key=value answers cut a value at a second "=" (woocommerce-3) or URL-decode it (commercetools,
+# "+" and "%"): a message never carries those characters.
+_PLAIN = str.maketrans({"=": " ", "+": " ", "%": " "})
+
+
 def error_fields(error: PayoneError, language: str | None) -> dict[str, str]:
     """The lines of an error answer. Messages are one line (a line break would start a new key)."""
     return {
         "status": "ERROR",
         "errorcode": str(error.code),
-        "errormessage": " ".join(error.message.split())[:1024],
+        "errormessage": " ".join(error.message.translate(_PLAIN).split())[:1024],
         "customermessage": customer_message(error.customer, language),
     }
 

@@ -145,7 +145,7 @@ def check(form: Form) -> None:
         if known is not None:
             _check(f"add_paydata[{name}]", value, known)
     if form.get("amount") and abs(int(form["amount"])) > AMOUNT_MAX:
-        raise parameter("amount", "at most +/- 1999999999")
+        raise parameter("amount", "at most 1999999999 either way")
     if form.get("sequencenumber") and int(form["sequencenumber"]) > 127:
         raise parameter("sequencenumber", "permitted values 0..127")
     if form.get("birthday"):
