@@ -83,7 +83,8 @@ def _order(form: Form, who: Account) -> Order:
     if clearing == "fnc":
         method = METHODS[required(form, "financingtype")]
     else:
-        required(form, "onlinebanktransfertype"), required(form, "bankcountry")
+        required(form, "onlinebanktransfertype")
+        required(form, "bankcountry")
         if request != "authorization":
             raise e.parameter("request", "Sofort (clearingtype sb) is captured with the authorization")
         method = Method.SOFORT

@@ -14,6 +14,7 @@ from datetime import date
 
 from kasse.codecs import keyvalue
 from kasse.dialects.payone.errors import parameter
+from kasse.domain.errors import InvalidRequest
 
 __all__ = ["CART_MAX", "Form", "cart", "check", "integer", "optional", "paydata", "required"]
 
@@ -194,8 +195,8 @@ def cart(form: Form) -> list[dict[str, object]]:
     type, a price and a quantity (seed 003)."""
     try:
         rows = keyvalue.indexed(form, tuple(_CART))
-    except Exception as exc:  # the codec's InvalidRequest names the index
-        raise parameter(getattr(exc, "param", None) or "it[n]", "invalid index") from None
+    except InvalidRequest as exc:  # the codec names the index
+        raise parameter(exc.param or "it[n]", "invalid index") from None
     if rows and (min(rows) != 1 or max(rows) != len(rows) or len(rows) > CART_MAX):
         raise parameter(f"it[{max(rows)}]", f"items are numbered 1..n, at most {CART_MAX}")
     items: list[dict[str, object]] = []

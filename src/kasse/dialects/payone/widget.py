@@ -113,10 +113,6 @@ def _no_key(*_: object) -> Exception:
     return e.PayoneError(e.PARAMETER, "Invalid API key provided")
 
 
-def _sandbox_error(exc: Exception) -> Response:
-    return _error(401, "Invalid API key provided")
-
-
 secret_key = Authenticator[str]("secret_key", (bearer,), merchant_of_secret_key, _no_key, _no_key)
 
 
@@ -125,6 +121,6 @@ async def sandbox_authorize(request: Request) -> Response:
     """``{"client_token": …, "approve": true|false}`` → the widget's answer, as if the customer clicked."""
     try:
         merchant_id = await secret_key(request)
-    except e.PayoneError as exc:
-        return _sandbox_error(exc)
+    except e.PayoneError:
+        return _error(401, "Invalid API key provided")
     return await _answer(request, merchant_id)
