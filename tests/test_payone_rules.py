@@ -173,3 +173,23 @@ def test_error_values_read_alike_in_every_client(api: TestClient, bad: dict[str,
     assert answer["status"] == "ERROR"
     for value in answer.values():
         assert not set(value) & set("=+%"), value
+
+
+MALFORMED_CAPTURE = [
+    ("txid", "12345678"), ("txid", "1234567890123"), ("amount", "1.5"), ("amount", ""), ("capturemode", "done"),
+    ("sequencenumber", "x"), ("sequencenumber", "1000"), ("currency", "eur"), ("settleaccount", "maybe"),
+    ("narrative_text", "n" * 82),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "value"), MALFORMED_CAPTURE, ids=[f"{n}={v[:10]}" for n, v in MALFORMED_CAPTURE])
+def test_malformed_capture_fields_store_nothing(api: TestClient, pkasse: Kasse, name: str, value: str) -> None:
+    from tests.helpers import dump
+
+    reserved = post(api, order())
+    capture = {"request": "capture", "txid": reserved["txid"], "amount": "1000", "currency": "EUR",
+               "capturemode": "completed", **shopware_common(), name: value}  # fmt: skip
+    before = dump(pkasse)
+    answer = post(api, capture)
+    assert answer["status"] == "ERROR" and answer["errorcode"].isdigit()
+    assert dump(pkasse) == before
