@@ -20,6 +20,9 @@ from kasse.dialects.multisafepay import translate as msp
 from kasse.dialects.native import errors as native_errors
 from kasse.dialects.native import translate as native
 from kasse.dialects.native.errors import error_response
+from kasse.dialects.payone import errors as payone_errors
+from kasse.dialects.payone import routes as payone_routes
+from kasse.dialects.payone import translate as payone
 from kasse.dialects.registry import DIALECTS as REGISTRY
 from kasse.dialects.secuconnect import errors as secu_errors
 from kasse.dialects.secuconnect import translate as secu
@@ -39,6 +42,7 @@ class DialectMaps:
     errors: Mapping[ErrorCode, object]  # the dialect's error map, keyed by engine code
     render: Callable[[DomainError], tuple[int, bytes]]  # what its edge answers: status and body
     states: Mapping[type[Enum], Callable[[Any], str]]  # engine state → the dialect's word
+    error_status: range = range(400, 500)  # PAYONE answers every error with HTTP 200 and status=ERROR
 
 
 def _payment(state: PaymentState) -> Payment:
@@ -105,6 +109,13 @@ DIALECTS = [
             RefundState: lambda s: klarna.refund_state(_refund(s)),
         },
     ),
+    DialectMaps(
+        "payone",
+        payone_errors.PAYONE_ERRORS,
+        lambda exc: _answer(payone_routes.error_response(exc, "application/json")),
+        {PaymentState: payone.payment_txaction, RefundState: payone.refund_txaction},
+        error_status=range(200, 201),
+    ),
 ]
 
 
@@ -141,7 +152,7 @@ def test_every_error_code_is_mapped(dialect: DialectMaps) -> None:
 @pytest.mark.parametrize("dialect", DIALECTS, ids=_ids)
 def test_every_error_code_is_answered(dialect: DialectMaps, code: ErrorCode) -> None:
     status, body = dialect.render(InvalidRequest(code, "Something is wrong", param="x"))
-    assert 400 <= status < 500
+    assert status in dialect.error_status
     assert isinstance(json.loads(body), dict)
 
 
@@ -206,3 +217,17 @@ def test_secuconnect_errors_have_its_shape() -> None:
     answer = json.loads(body)
     assert status == 400 and set(answer) == {"status", "error", "error_details", "error_user", "code", "supportId"}
     assert answer["status"] == "error" and answer["error_details"] == "too much" and len(answer["supportId"]) == 32
+
+
+def test_payone_answers_every_engine_error_as_status_error_with_a_numeric_code() -> None:
+    for code in ErrorCode:
+        _, body = DIALECTS[-1].render(InvalidRequest(code, "Something is wrong", param="x"))
+        answer = json.loads(body)
+        assert answer["Status"] == "ERROR" and answer["Error"]["ErrorCode"].isdigit()
+        assert answer["Error"]["CustomerMessage"]
+
+
+def test_payone_txaction_covers_every_engine_event() -> None:
+    from kasse.domain.events import EventType
+
+    assert set(payone.EVENT_TXACTION) == set(EventType)

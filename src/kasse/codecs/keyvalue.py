@@ -62,21 +62,25 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "errormessage": ("Error", "ErrorMessage"),
     "customermessage": ("Error", "CustomerMessage"),
     "clearing_reference": ("Clearing", "Reference"),
+    # [unconfirmed] no JSON reader of a capture's or debit's settleaccount was found; CamelCase as above.
+    "settleaccount": ("SettleAccount",),
 }
 # name[x] families: add_paydata[client_token] → AddPayData.client_token (the inner name unchanged).
-# [unconfirmed] addresponsedata[…] (seed 003, update_session) has no JSON name we could confirm.
-_GROUPS: dict[str, str] = {"add_paydata": "AddPayData"}
+# [unconfirmed] addresponsedata[…] as "AddResponseData", by analogy with AddPayData.
+_GROUPS: dict[str, str] = {"add_paydata": "AddPayData", "addresponsedata": "AddResponseData"}
 _PATHS = {path: name for name, path in _FIELDS.items()}
 _GROUP_NAMES = {camel: name for name, camel in _GROUPS.items()}
 _MEMBER = re.compile(r"([^\[\]]+)\[([^\[\]]+)\]")
 
 
-def decode_form(body: bytes | str) -> dict[str, str]:
+def decode_form(body: bytes | str, encoding: str = "utf-8") -> dict[str, str]:
     """A request body as a flat mapping. A name sent twice is refused: no PAYONE client does it, and
-    which of the two counts would be a guess."""
+    which of the two counts would be a guess. ``encoding``: the request's ``encoding`` parameter
+    (``UTF-8`` or ``ISO-8859-1``), for the body and its percent-escapes alike."""
     try:
-        text = body.decode("utf-8") if isinstance(body, bytes) else body
-        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+        text = body.decode(encoding) if isinstance(body, bytes) else body
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS, encoding=encoding,
+                          errors="strict")  # fmt: skip
     except ValueError as exc:  # UnicodeDecodeError included
         raise InvalidRequest(ErrorCode.PARAMETER_INVALID, f"Invalid request body: {exc}") from None
     form: dict[str, str] = {}

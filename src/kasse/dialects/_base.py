@@ -34,6 +34,9 @@ class Dialect:
     pages: tuple[APIRouter, ...] = ()  # hosted pages of its own (MultiSafepay's payment page)
     derive_events: EventDeriver | None = None  # its own events from the engine's (Stripe's, MSP's)
     timer_handlers: Mapping[str, TimerHandler] = field(default_factory=dict)  # its own deadlines' kinds
+    # Merchant settings it reads, set with ``PATCH /api/v1/merchant {"<name>": {...}}``: setting → kind
+    # (``webhook_url``: a URL that must pass the webhook target policy). PAYONE's TransactionStatus URL.
+    settings: Mapping[str, str] = field(default_factory=dict)
 
 
 def return_url_for(dialects: Mapping[str, Dialect], payment: Payment, outcome: str) -> str | None:

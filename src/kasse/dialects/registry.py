@@ -11,6 +11,7 @@ from kasse.dialects._base import Dialect
 from kasse.dialects.klarna.dialect import DIALECT as KLARNA
 from kasse.dialects.multisafepay.dialect import DIALECT as MULTISAFEPAY
 from kasse.dialects.native.dialect import DIALECT as NATIVE
+from kasse.dialects.payone.dialect import DIALECT as PAYONE
 from kasse.dialects.secuconnect.dialect import DIALECT as SECUCONNECT
 from kasse.dialects.stripe.dialect import DIALECT as STRIPE
 from kasse.engine.unit import Hooks, TimerHandler
@@ -18,7 +19,7 @@ from kasse.engine.unit import Hooks, TimerHandler
 __all__ = ["DIALECTS", "hooks", "outbound"]
 
 DIALECTS: Mapping[str, Dialect] = MappingProxyType(
-    {d.name: d for d in (NATIVE, STRIPE, MULTISAFEPAY, SECUCONNECT, KLARNA)}
+    {d.name: d for d in (NATIVE, STRIPE, MULTISAFEPAY, SECUCONNECT, KLARNA, PAYONE)}
 )
 
 

@@ -16,10 +16,12 @@ from kasse.storage.store import Store
 __all__ = [
     "SANDBOX",
     "create_merchant",
+    "dialect_settings",
     "ensure_sandbox_merchant",
     "hash_secret",
     "merchant_for_secret_key",
     "page_secret",
+    "put_dialect_settings",
     "put_setting",
     "reset_data",
     "update_setting",
@@ -177,3 +179,31 @@ def update_setting(tx: Tx, key: str, change: Callable[[Any], Any]) -> Any:
 def reset_data(tx: Tx) -> None:
     """Everything the merchant did (payments, events, ledger, timers, keys); credentials and clock stay."""
     tx.store.delete_merchant_data(merchant_id=tx.merchant_id)
+
+
+DIALECT_SETTINGS = "dialects"
+
+
+def dialect_settings(settings: dict[str, Any], dialect: str) -> dict[str, Any]:
+    """One dialect's settings out of the merchant's (``Store.merchant_settings``): ``{}`` when none."""
+    stored = settings.get(DIALECT_SETTINGS)
+    mine = stored.get(dialect) if isinstance(stored, dict) else None
+    return dict(mine) if isinstance(mine, dict) else {}
+
+
+def put_dialect_settings(tx: Tx, dialect: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Change settings a dialect declares (``Dialect.settings``: PAYONE's ``transaction_status_url``), kept
+    per dialect under one merchant setting; a None value removes one. Returns that dialect's settings."""
+
+    def change(stored: Any) -> dict[str, Any]:
+        every = dict(stored) if isinstance(stored, dict) else {}
+        mine = dict(every.get(dialect) or {})
+        for name, value in values.items():
+            if value is None:
+                mine.pop(name, None)
+            else:
+                mine[name] = value
+        every[dialect] = mine
+        return every
+
+    return dialect_settings({DIALECT_SETTINGS: update_setting(tx, DIALECT_SETTINGS, change)}, dialect)

@@ -185,6 +185,7 @@ class RecordQueries(StoreBase):
             s.timers,
             s.idempotency_keys,
             s.external_ids,
+            s.payone_sessions,
             s.refunds,
             s.captures,
             s.payments,

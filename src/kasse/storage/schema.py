@@ -41,6 +41,7 @@ __all__ = [
     "merchants",
     "metadata",
     "payments",
+    "payone_sessions",
     "refunds",
     "secuconnect_tokens",
     "timers",
@@ -387,4 +388,30 @@ klarna_payment_requests = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Index(None, "merchant_id", "id"),
+)
+
+# PAYONE's Klarna sessions (``genericpayment`` start_session): the dialect's own objects, not payments.
+# ``id`` is the session's ``workorderid``; the widget finds a session by the merchant and session id its
+# client token names, a ``cancel_authorization`` by the authorization token the widget gave out.
+payone_sessions = Table(
+    "payone_sessions",
+    metadata,
+    _id(),
+    _merchant(),
+    Column("session_id", String(36), nullable=False),
+    Column("client_token", Text, nullable=False),
+    Column("authorization_token", String(64)),
+    Column("status", String(20), nullable=False),  # open | authorized | canceled | expired
+    Column("financingtype", String(3), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("customer", JSONType, nullable=False),
+    Column("cart", JSONType, nullable=False),
+    Column("payment_id", String(40)),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "merchant_id", "session_id"),
+    Index(None, "merchant_id", "authorization_token"),
 )

@@ -13,15 +13,16 @@ from kasse.storage._external import ExternalId, ExternalIdQueries, ExternalIdTak
 from kasse.storage._klarna import KlarnaQueries
 from kasse.storage._ledger import LedgerQueries
 from kasse.storage._payments import PaymentQueries
+from kasse.storage._payone import PayoneQueries, PayoneSession
 from kasse.storage._records import RecordQueries
 from kasse.storage._secuconnect import SecuconnectQueries, SecuconnectToken
 from kasse.storage._webhooks import WebhookQueries
 
-__all__ = ["ExternalId", "ExternalIdTaken", "Page", "SecuconnectToken", "Store"]
+__all__ = ["ExternalId", "ExternalIdTaken", "Page", "PayoneSession", "SecuconnectToken", "Store"]
 
 
 class Store(
     DialectQueries, ExternalIdQueries, PaymentQueries, LedgerQueries, RecordQueries, WebhookQueries,
-    SecuconnectQueries, KlarnaQueries,
+    SecuconnectQueries, KlarnaQueries, PayoneQueries,
 ):  # fmt: skip
     """All queries over one connection (one transaction)."""

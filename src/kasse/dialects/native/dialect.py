@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kasse.delivery.render import Outbound
 from kasse.dialects._base import Dialect
-from kasse.dialects.native import notifications, redirects, routes, rules, stream, webhooks
+from kasse.dialects.native import merchant, notifications, redirects, routes, rules, stream, webhooks
 from kasse.dialects.native.origin import ORIGIN
 
 __all__ = ["DIALECT"]
@@ -15,5 +15,5 @@ DIALECT = Dialect(
     outbound=Outbound(notifications.render),
     return_url=redirects.native_return_url,
     # The stream first: /events/stream, not /events/{event_id}.
-    routers=(stream.router, routes.router, webhooks.router),
+    routers=(stream.router, routes.router, webhooks.router, merchant.router),
 )
