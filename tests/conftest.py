@@ -128,6 +128,7 @@ def _free_port() -> int:
 
 class LiveServer:
     def __init__(self, app: FastAPI, port: int) -> None:
+        self.app = app
         self.url = f"http://127.0.0.1:{port}"
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)

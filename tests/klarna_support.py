@@ -17,14 +17,12 @@ from typing import Any
 
 import httpx
 
-from kasse.config import Settings
 from kasse.dialects.registry import hooks
 from kasse.engine.merchants import SANDBOX, ensure_sandbox_merchant
 from kasse.engine.unit import Kasse
 from kasse.storage.db import Database
-from kasse.web.app import create_app
-from tests.conftest import AUTH, LiveServer
-from tests.msp_helpers import free_port
+from tests.conftest import AUTH
+from tests.live import free_port, live_kasse
 
 ACCOUNT = SANDBOX.klarna_partner_account_id
 API_KEY = SANDBOX.klarna_api_key
@@ -41,12 +39,6 @@ def klarna_kasse(database: Database, **kw: Any) -> Kasse:
     kasse = Kasse(database, hooks=hooks(), **kw)
     ensure_sandbox_merchant(kasse)
     return kasse
-
-
-def live_kasse(database: Database) -> LiveServer:
-    port = free_port()
-    settings = Settings(database_url=database.url, port=port, run_workers=True, scheduler_interval_s=0.2)
-    return LiveServer(create_app(settings, kasse=klarna_kasse(database)), port)
 
 
 def verify(body: bytes, headers: dict[str, str], keys: dict[str, str]) -> bool:

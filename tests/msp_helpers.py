@@ -4,24 +4,19 @@ a shop's notification receiver, and the bank page's form driven over HTTP for te
 from __future__ import annotations
 
 import re
-import socket
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 
-from kasse.config import Settings
-from kasse.dialects.registry import hooks
-from kasse.engine.merchants import SANDBOX, ensure_sandbox_merchant
-from kasse.engine.unit import Kasse
-from kasse.storage.db import Database
-from kasse.web.app import create_app
+from kasse.engine.merchants import SANDBOX
 from tests import msp_sdk
-from tests.conftest import AUTH, LiveServer
+from tests.conftest import LiveServer
+from tests.live import advance, free_port, live_kasse, wait_until
+from tests.live import recorded_attempts as _recorded
 
 msp_sdk.load()
 
@@ -35,25 +30,13 @@ from multisafepay.api.shared import Customer, Description  # noqa: E402
 from multisafepay.util import Webhook  # noqa: E402
 from multisafepay.value_object import Amount, Country, Currency, EmailAddress  # noqa: E402
 
-__all__ = ["OrderManager", "RefundOrderRequest", "UpdateOrderRequest", "Webhook"]
+__all__ = [
+    "OrderManager", "RefundOrderRequest", "UpdateOrderRequest", "Webhook", "advance", "free_port", "live_kasse",
+    "wait_until",
+]  # fmt: skip
 
 API_KEY = SANDBOX.msp_api_key
 DAY_S = 86_400
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def live_kasse(database: Database) -> LiveServer:
-    """A real uvicorn on ``database`` with the real wall clock and the workers running."""
-    port = free_port()
-    kasse = Kasse(database, hooks=hooks())
-    ensure_sandbox_merchant(kasse)
-    settings = Settings(database_url=database.url, port=port, run_workers=True, scheduler_interval_s=0.2)
-    return LiveServer(create_app(settings, kasse=kasse), port)
 
 
 def orders(server: LiveServer, api_key: str = API_KEY) -> OrderManager:
@@ -82,32 +65,6 @@ def order_request(
     for name, value in extra.items():
         request = getattr(request, f"add_{name}")(value)
     return request
-
-
-def advance(server: LiveServer, seconds: float) -> dict[str, Any]:
-    r = httpx.post(f"{server.url}/_sandbox/clock/advance", json={"seconds": seconds}, headers=AUTH, timeout=30)
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
-
-
-def wait_until(check: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.05)
-
-
-def recorded_attempts(server: LiveServer) -> int:
-    """Notification attempts Kasse has recorded (the receiver sees a request before it is recorded)."""
-    events = httpx.get(f"{server.url}/api/v1/events", params={"limit": 100}, headers=AUTH).json()["data"]
-    total = 0
-    for event in events:
-        if event["type"].startswith("multisafepay:"):
-            url = f"{server.url}/api/v1/events/{event['id']}/deliveries"
-            total += sum(d["attempt_count"] for d in httpx.get(url, headers=AUTH).json()["data"])
-    return total
 
 
 def bank_page(payment_url: str) -> str:
@@ -178,3 +135,7 @@ class Receiver:
             server.shutdown()
             server.server_close()
             thread.join(timeout=5)
+
+
+def recorded_attempts(server: LiveServer) -> int:
+    return _recorded(server, "multisafepay")

@@ -12,14 +12,11 @@ from typing import Any
 
 import httpx
 
-from kasse.config import Settings
-from kasse.dialects.registry import hooks
-from kasse.engine.merchants import SANDBOX, ensure_sandbox_merchant
+from kasse.dialects.payone import ids
+from kasse.domain.models import Payment
+from kasse.engine.merchants import SANDBOX
 from kasse.engine.unit import Kasse
-from kasse.storage.db import Database
-from kasse.web.app import create_app
-from tests.conftest import AUTH, LiveServer
-from tests.msp_helpers import free_port
+from tests.conftest import AUTH
 
 GATEWAY = "/payone/post-gateway/"
 PORTAL_KEY = SANDBOX.payone_key
@@ -99,15 +96,6 @@ def approve_in_sandbox(client: Any, client_token: str, approve: bool = True) -> 
     return body
 
 
-def live_kasse(database: Database) -> LiveServer:
-    """A real uvicorn with the dialects' timer kinds (the session expiry) and the workers running."""
-    port = free_port()
-    kasse = Kasse(database, hooks=hooks())
-    ensure_sandbox_merchant(kasse)
-    settings = Settings(database_url=database.url, port=port, run_workers=True, scheduler_interval_s=0.2)
-    return LiveServer(create_app(settings, kasse=kasse), port)
-
-
 def advance(client: Any, seconds: float) -> dict[str, Any]:
     r = client.post("/_sandbox/clock/advance", json={"seconds": seconds}, headers=AUTH)
     assert r.status_code == 200, r.text
@@ -117,3 +105,11 @@ def advance(client: Any, seconds: float) -> dict[str, Any]:
 
 def set_status_url(client: Any, url: str | None) -> httpx.Response | Any:
     return client.patch("/api/v1/merchant", json={"payone": {"transaction_status_url": url}}, headers=AUTH)
+
+
+def payment_of(kasse: Kasse, txid: str) -> Payment:
+    """The engine's payment behind a txid (``external_ids``)."""
+    with kasse.read() as store:
+        payment = ids.find_payment(store, merchant_id=SANDBOX.id, txid=txid)
+    assert payment is not None, txid
+    return payment

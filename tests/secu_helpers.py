@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -17,35 +15,18 @@ from typing import Any
 import httpx
 from pretix_secuconnect.api_client import PaymentStatusSimple, SecuconnectAPIClient, SecuconnectException
 
-from kasse.config import Settings
-from kasse.dialects.registry import hooks
-from kasse.engine.merchants import SANDBOX, ensure_sandbox_merchant
+from kasse.engine.merchants import SANDBOX
 from kasse.engine.unit import Kasse
 from kasse.storage.db import Database
-from kasse.web.app import create_app
-from tests.conftest import AUTH, LiveServer
+from tests import live
+from tests.conftest import LiveServer
+from tests.live import free_port, wait_until
 
-__all__ = ["PaymentStatusSimple", "SecuconnectAPIClient", "SecuconnectException"]
+__all__ = ["PaymentStatusSimple", "SecuconnectAPIClient", "SecuconnectException", "free_port", "wait_until"]
 
 CLIENT_ID = SANDBOX.secuconnect_client_id
 CLIENT_SECRET = SANDBOX.secuconnect_client_secret
 DAY_S = 86_400
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def live_kasse(database: Database) -> tuple[LiveServer, Kasse]:
-    """A real uvicorn on ``database`` with the real wall clock and the workers running; the Kasse too,
-    so a test can count rows."""
-    port = free_port()
-    kasse = Kasse(database, hooks=hooks())
-    ensure_sandbox_merchant(kasse)
-    settings = Settings(database_url=database.url, port=port, run_workers=True, scheduler_interval_s=0.2)
-    return LiveServer(create_app(settings, kasse=kasse), port), kasse
 
 
 class DictCache(dict[str, Any]):
@@ -99,29 +80,7 @@ def advance(server: LiveServer, seconds: float, *clients: Any) -> dict[str, Any]
     if seconds >= 1200:
         for client in clients:
             client.cache.clear()
-    r = httpx.post(f"{server.url}/_sandbox/clock/advance", json={"seconds": seconds}, headers=AUTH, timeout=60)
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
-
-
-def wait_until(check: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.05)
-
-
-def recorded_attempts(server: LiveServer) -> int:
-    """Push attempts Kasse has recorded (the receiver sees a request before it is recorded)."""
-    events = httpx.get(f"{server.url}/api/v1/events", params={"limit": 100}, headers=AUTH).json()["data"]
-    total = 0
-    for event in events:
-        if event["type"].startswith("secuconnect:"):
-            url = f"{server.url}/api/v1/events/{event['id']}/deliveries"
-            total += sum(d["attempt_count"] for d in httpx.get(url, headers=AUTH).json()["data"])
-    return total
+    return live.advance(server, seconds)
 
 
 def act_on_sofort_page(url: str, action: str = "approve", account: str = "88888888") -> httpx.Response:
@@ -170,3 +129,13 @@ class Pushes:
             server.shutdown()
             server.server_close()
             thread.join(timeout=5)
+
+
+def live_kasse(database: Database) -> tuple[LiveServer, Kasse]:
+    """A live Kasse (``tests.live``) and its engine, so a test can count rows."""
+    server = live.live_kasse(database)
+    return server, live.kasse_of(server)
+
+
+def recorded_attempts(server: LiveServer) -> int:
+    return live.recorded_attempts(server, "secuconnect")

@@ -6,20 +6,12 @@ PostgreSQL."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
-from kasse.config import Settings
-from kasse.dialects.payone import ids
-from kasse.dialects.registry import hooks
-from kasse.domain.models import Payment
-from kasse.engine.merchants import SANDBOX, ensure_sandbox_merchant
 from kasse.engine.unit import Kasse
-from kasse.storage.db import Database
-from kasse.web.app import create_app
-from tests.helpers import FakeWall, check
+from tests.helpers import check
 from tests.payone_helpers import (
     MD5,
     PORTAL_KEY,
@@ -27,6 +19,7 @@ from tests.payone_helpers import (
     approve_in_sandbox,
     creds,
     klarna_session,
+    payment_of,
     post,
     pretix_common,
     seed_payload,
@@ -63,25 +56,8 @@ request=genericpayment aid=54400 mid=54399 portalid=2039743 key=17031f73e2c6f975
 
 
 @pytest.fixture
-def pkasse(database: Database, wall: FakeWall) -> Kasse:
-    k = Kasse(database, hooks=hooks(), wall=wall)
-    ensure_sandbox_merchant(k)
-    return k
-
-
-@pytest.fixture
-def api(pkasse: Kasse) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=pkasse.db.url, run_workers=False), kasse=pkasse)
-    with TestClient(app) as client:
-        yield client
-
-
-def payment_of(kasse: Kasse, txid: str) -> Payment:
-    """The engine's payment behind a txid (``external_ids``)."""
-    with kasse.read() as store:
-        payment = ids.find_payment(store, merchant_id=SANDBOX.id, txid=txid)
-    assert payment is not None, txid
-    return payment
+def api(client: TestClient) -> TestClient:
+    return client  # the app of conftest's engine, with every dialect's timers
 
 
 def start(api: TestClient, **extra: str) -> dict[str, str]:
@@ -105,7 +81,7 @@ def reserve(api: TestClient, request: str = "preauthorization", **extra: str) ->
 # --- the seed's payloads ------------------------------------------------------------------------------
 
 
-def test_seed_start_session_answers_like_the_seed(api: TestClient, pkasse: Kasse) -> None:
+def test_seed_start_session_answers_like_the_seed(api: TestClient, kasse: Kasse) -> None:
     answer = start(api)
     assert set(answer) == {
         "status", "workorderid", "add_paydata[client_token]", "add_paydata[session_id]",
@@ -121,17 +97,17 @@ def test_seed_start_session_answers_like_the_seed(api: TestClient, pkasse: Kasse
     assert answer["add_paydata[payment_method_category_asset_url_standard]"].startswith("http://")
 
 
-def test_seed_preauthorization_redirects_back_to_the_shop_without_action(api: TestClient, pkasse: Kasse) -> None:
+def test_seed_preauthorization_redirects_back_to_the_shop_without_action(api: TestClient, kasse: Kasse) -> None:
     answer = post(api, seed_payload(SEED_PREAUTH))
     assert answer["status"] == "REDIRECT"
     assert re.fullmatch(r"\d{9,12}", answer["txid"]) and re.fullmatch(r"\d{6,12}", answer["userid"])
     back = api.get(answer["redirecturl"], follow_redirects=False)
     assert back.status_code == 303 and back.headers["location"] == "http://www.yourdomain.url"
-    assert payment_of(pkasse, answer["txid"]).status == "authorized"
-    check(pkasse)
+    assert payment_of(kasse, answer["txid"]).status == "authorized"
+    check(kasse)
 
 
-def test_seed_capture_and_debit_answer_like_the_seed(api: TestClient, pkasse: Kasse) -> None:
+def test_seed_capture_and_debit_answer_like_the_seed(api: TestClient, kasse: Kasse) -> None:
     reserved = post(api, seed_payload(SEED_PREAUTH))
     captured = post(api, {**seed_payload(SEED_CAPTURE), "txid": reserved["txid"]})
     assert captured == {"status": "APPROVED", "txid": reserved["txid"], "settleaccount": "no"}
@@ -139,10 +115,10 @@ def test_seed_capture_and_debit_answer_like_the_seed(api: TestClient, pkasse: Ka
     paid = post(api, {**seed_payload(SEED_PREAUTH), "request": "authorization", "amount": "1000"})
     debited = post(api, {**seed_payload(SEED_DEBIT), "txid": paid["txid"]})
     assert debited == {"status": "APPROVED", "txid": paid["txid"], "settleaccount": "no"}
-    check(pkasse)
+    check(kasse)
 
 
-def test_seed_update_session_and_cancel_authorization(api: TestClient, pkasse: Kasse) -> None:
+def test_seed_update_session_and_cancel_authorization(api: TestClient, kasse: Kasse) -> None:
     reserved = reserve(api)
     update = SEED_UPDATE.replace("TXID", reserved["txid"]).replace("SID", reserved["session_id"])
     answer = post(api, {**seed_payload(update.replace("WOID", reserved["workorderid"]))})
@@ -153,10 +129,10 @@ def test_seed_update_session_and_cancel_authorization(api: TestClient, pkasse: K
     }  # fmt: skip
     canceled = post(api, seed_payload(SEED_CANCEL.replace("TOKEN", reserved["token"])))
     assert canceled == {"status": "APPROVED", "workorderid": reserved["workorderid"]}
-    assert payment_of(pkasse, reserved["txid"]).status == "canceled"
+    assert payment_of(kasse, reserved["txid"]).status == "canceled"
     again = post(api, seed_payload(SEED_CANCEL.replace("TOKEN", reserved["token"])))
     assert again["status"] == "ERROR"
-    check(pkasse)
+    check(kasse)
 
 
 # --- the shop plugins' parameter sets -----------------------------------------------------------------
@@ -189,12 +165,12 @@ def test_shopware_klarna_session_in_json(api: TestClient) -> None:
     assert answer["AddPayData"]["client_token"] and answer["AddPayData"]["session_id"]
 
 
-def test_pretix_refund_after_settlement(api: TestClient, pkasse: Kasse) -> None:
+def test_pretix_refund_after_settlement(api: TestClient, kasse: Kasse) -> None:
     from tests.payone_helpers import advance
 
     paid = post(api, {**seed_payload(SEED_PREAUTH), "request": "authorization", "amount": "1000"})
     advance(api, 2 * 86_400)
-    assert payment_of(pkasse, paid["txid"]).status == "succeeded"
+    assert payment_of(kasse, paid["txid"]).status == "succeeded"
     refund = {"request": "refund", "txid": paid["txid"], "sequencenumber": 1, "amount": -500, "currency": "EUR",
               "narrative_text": "Refund", "transaction_param": "r-1"}  # fmt: skip
     assert post(api, {**refund, **pretix_common()}, json=True) == {"Status": "APPROVED", "TxId": paid["txid"],
@@ -203,7 +179,7 @@ def test_pretix_refund_after_settlement(api: TestClient, pkasse: Kasse) -> None:
     assert second["Status"] == "ERROR" and second["Error"]["ErrorCode"] == "913"  # more than is left
     third = post(api, {**refund, "sequencenumber": 2, "amount": -500, **pretix_common()}, json=True)
     assert third["Status"] == "APPROVED"
-    check(pkasse)
+    check(kasse)
 
 
 # --- captures ------------------------------------------------------------------------------------------
@@ -214,7 +190,7 @@ def capture(api: TestClient, txid: str, amount: int, **extra: object) -> dict[st
     return post(api, {**form, **{k: str(v) for k, v in extra.items()}})
 
 
-def test_multi_capture_with_sequence_numbers(api: TestClient, pkasse: Kasse) -> None:
+def test_multi_capture_with_sequence_numbers(api: TestClient, kasse: Kasse) -> None:
     txid = reserve(api)["txid"]
     assert capture(api, txid, 1000, capturemode="notcompleted")["status"] == "APPROVED"  # 1st: number optional
     missing = capture(api, txid, 500, capturemode="notcompleted")
@@ -225,18 +201,18 @@ def test_multi_capture_with_sequence_numbers(api: TestClient, pkasse: Kasse) -> 
     too_much = capture(api, txid, 900, capturemode="completed", sequencenumber=3)
     assert too_much["status"] == "ERROR" and too_much["errorcode"] == "913"
     assert capture(api, txid, 840, capturemode="completed", sequencenumber=3)["status"] == "APPROVED"
-    assert payment_of(pkasse, txid).amount_captured_minor == 2340
+    assert payment_of(kasse, txid).amount_captured_minor == 2340
     debit = {"request": "debit", "txid": txid, "amount": -340, "currency": "EUR", "sequencenumber": 4, **creds()}
     assert post(api, {**debit, "mode": "test"})["status"] == "APPROVED"
-    check(pkasse)
+    check(kasse)
 
 
-def test_over_capture_up_to_ten_percent(api: TestClient, pkasse: Kasse) -> None:
+def test_over_capture_up_to_ten_percent(api: TestClient, kasse: Kasse) -> None:
     txid = reserve(api, **{"add_paydata[over_capture]": "yes"})["txid"]
     refused = capture(api, txid, 2575, capturemode="completed")  # 2340 + 10% = 2574
     assert refused["status"] == "ERROR" and refused["errorcode"] == "913"
     assert capture(api, txid, 2574, capturemode="completed")["status"] == "APPROVED"
-    check(pkasse)
+    check(kasse)
     plain = reserve(api)["txid"]
     assert capture(api, plain, 2341)["status"] == "ERROR"
 

@@ -5,19 +5,12 @@ for the TransactionStatus URL. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 
-from kasse.config import Settings
-from kasse.dialects.registry import hooks
-from kasse.engine.merchants import ensure_sandbox_merchant
 from kasse.engine.unit import Kasse
-from kasse.storage.db import Database
-from kasse.web.app import create_app
 from tests.conftest import AUTH
-from tests.helpers import FakeWall, dump
+from tests.helpers import dump
 from tests.payone_helpers import (
     MD5,
     advance,
@@ -35,17 +28,8 @@ HOUR_S = 3600
 
 
 @pytest.fixture
-def pkasse(database: Database, wall: FakeWall) -> Kasse:
-    k = Kasse(database, hooks=hooks(), wall=wall)
-    ensure_sandbox_merchant(k)
-    return k
-
-
-@pytest.fixture
-def api(pkasse: Kasse) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=pkasse.db.url, run_workers=False), kasse=pkasse)
-    with TestClient(app) as client:
-        yield client
+def api(client: TestClient) -> TestClient:
+    return client  # the app of conftest's engine, with every dialect's timers
 
 
 def session_form(**extra: str) -> dict[str, str]:
@@ -80,30 +64,30 @@ MALFORMED_PREAUTH = [
 ]  # fmt: skip
 
 
-def assert_refused(api: TestClient, pkasse: Kasse, form: dict[str, str], language: str = "en") -> dict[str, str]:
-    before = dump(pkasse)
+def assert_refused(api: TestClient, kasse: Kasse, form: dict[str, str], language: str = "en") -> dict[str, str]:
+    before = dump(kasse)
     answer = post(api, {"language": language, **form})
     assert answer["status"] == "ERROR", answer
     assert answer["errorcode"].isdigit() and answer["errormessage"] and answer["customermessage"]
-    assert dump(pkasse) == before, "a refused request stored something"
+    assert dump(kasse) == before, "a refused request stored something"
     return answer
 
 
 @pytest.mark.parametrize(("name", "value"), MALFORMED_SESSION, ids=[f"{n}={v[:12]}" for n, v in MALFORMED_SESSION])
-def test_malformed_session_fields_are_refused(api: TestClient, pkasse: Kasse, name: str, value: str) -> None:
-    answer = assert_refused(api, pkasse, session_form(**{name: value}))
+def test_malformed_session_fields_are_refused(api: TestClient, kasse: Kasse, name: str, value: str) -> None:
+    answer = assert_refused(api, kasse, session_form(**{name: value}))
     assert "{" in answer["errormessage"]  # "Parameter {name} faulty or missing"
 
 
 @pytest.mark.parametrize(("name", "value"), MALFORMED_PREAUTH, ids=[f"{n}={v[:12]}" for n, v in MALFORMED_PREAUTH])
-def test_malformed_preauthorization_fields_are_refused(api: TestClient, pkasse: Kasse, name: str, value: str) -> None:
-    assert_refused(api, pkasse, preauth_form(**{name: value}))
+def test_malformed_preauthorization_fields_are_refused(api: TestClient, kasse: Kasse, name: str, value: str) -> None:
+    assert_refused(api, kasse, preauth_form(**{name: value}))
 
 
-def test_the_customer_message_is_in_the_requests_language(api: TestClient, pkasse: Kasse) -> None:
-    german = assert_refused(api, pkasse, session_form(lastname="X"), language="de")
+def test_the_customer_message_is_in_the_requests_language(api: TestClient, kasse: Kasse) -> None:
+    german = assert_refused(api, kasse, session_form(lastname="X"), language="de")
     assert german["customermessage"].startswith("Bei der Bearbeitung dieser Transaktion")
-    english = assert_refused(api, pkasse, session_form(lastname="X"), language="en")
+    english = assert_refused(api, kasse, session_form(lastname="X"), language="en")
     assert english["customermessage"] == "An error occured while processing this transaction (wrong parameters)."
     assert german["errorcode"] == english["errorcode"]
 
@@ -113,33 +97,33 @@ def test_the_customer_message_is_in_the_requests_language(api: TestClient, pkass
     [("mid", "10002", "1203"), ("portalid", "2999999", "1205"), ("key", "wrong", "1206"),
      ("key", MD5.upper()[:-1] + "0", "1206"), ("aid", "10009", "1204"), ("mode", "live", "1207")],
 )  # fmt: skip
-def test_wrong_credentials_are_refused(api: TestClient, pkasse: Kasse, field: str, value: str, code: str) -> None:
-    answer = assert_refused(api, pkasse, session_form(**{field: value}))
+def test_wrong_credentials_are_refused(api: TestClient, kasse: Kasse, field: str, value: str, code: str) -> None:
+    answer = assert_refused(api, kasse, session_form(**{field: value}))
     assert answer["errorcode"] == code
 
 
-def test_missing_request_and_mid_give_payones_codes(api: TestClient, pkasse: Kasse) -> None:
+def test_missing_request_and_mid_give_payones_codes(api: TestClient, kasse: Kasse) -> None:
     empty = post(api, {"mode": "test"}, json=True)
     assert empty["Status"] == "ERROR" and empty["Error"]["ErrorCode"] == "1203"
     no_request = post(api, {**creds(), "mode": "test"})
     assert no_request["errorcode"] == "1202" and no_request["errormessage"].startswith("Parameter {request}")
 
 
-def test_a_digital_cart_needs_an_email(api: TestClient, pkasse: Kasse) -> None:
-    assert_refused(api, pkasse, preauth_form(**{"add_paydata[shopping_cart_type]": "DIGITAL"}))
+def test_a_digital_cart_needs_an_email(api: TestClient, kasse: Kasse) -> None:
+    assert_refused(api, kasse, preauth_form(**{"add_paydata[shopping_cart_type]": "DIGITAL"}))
     ok = post(api, preauth_form(**{"add_paydata[shopping_cart_type]": "DIGITAL", "email": "kunde@example.com"}))
     assert ok["status"] == "REDIRECT"
 
 
-def test_sofort_refuses_preauthorization_and_unknown_bank_countries(api: TestClient, pkasse: Kasse) -> None:
-    assert_refused(api, pkasse, {**sofort_order(SHOP, request="preauthorization"), **pretix_common()})
-    assert_refused(api, pkasse, {**sofort_order(SHOP, bankcountry="FR"), **pretix_common()})
+def test_sofort_refuses_preauthorization_and_unknown_bank_countries(api: TestClient, kasse: Kasse) -> None:
+    assert_refused(api, kasse, {**sofort_order(SHOP, request="preauthorization"), **pretix_common()})
+    assert_refused(api, kasse, {**sofort_order(SHOP, bankcountry="FR"), **pretix_common()})
 
 
 # --- the session's 48 hours --------------------------------------------------------------------------
 
 
-def test_a_session_expires_48_hours_after_its_last_update(api: TestClient, pkasse: Kasse) -> None:
+def test_a_session_expires_48_hours_after_its_last_update(api: TestClient, kasse: Kasse) -> None:
     session = post(api, session_form())
     update = session_form(**{"add_paydata[action]": "update_session", "workorderid": session["workorderid"],
                              "add_paydata[session_id]": session["add_paydata[session_id]"]})  # fmt: skip
@@ -149,7 +133,7 @@ def test_a_session_expires_48_hours_after_its_last_update(api: TestClient, pkass
     token = session["add_paydata[client_token]"]
     assert approve_in_sandbox(api, token)["approved"] is True  # 94 hours after the start, 47 after the update
     advance(api, 2 * HOUR_S)
-    with pkasse.read() as store:
+    with kasse.read() as store:
         stored = store.get_payone_session(merchant_id="mer_sandbox", workorderid=session["workorderid"])
     assert stored is not None and stored.status == "expired"  # the timer fired on the merchant's clock
     expired = post(api, update)
@@ -166,11 +150,11 @@ def test_a_denied_test_person_is_not_approved_in_the_widget(api: TestClient) -> 
     assert closed == {"approved": False, "show_form": True}
 
 
-def test_a_token_is_used_once_and_only_with_its_session(api: TestClient, pkasse: Kasse) -> None:
+def test_a_token_is_used_once_and_only_with_its_session(api: TestClient, kasse: Kasse) -> None:
     session = post(api, session_form())
     token = approve_in_sandbox(api, session["add_paydata[client_token]"])["authorization_token"]
     other = post(api, session_form())["workorderid"]
-    assert_refused(api, pkasse, preauth_form(workorderid=other, **{"add_paydata[authorization_token]": token}))
+    assert_refused(api, kasse, preauth_form(workorderid=other, **{"add_paydata[authorization_token]": token}))
     form = preauth_form(workorderid=session["workorderid"], **{"add_paydata[authorization_token]": token})
     assert post(api, form)["status"] == "REDIRECT"
     assert post(api, form)["status"] == "ERROR"

@@ -60,7 +60,7 @@ CHECKOUT = """<!doctype html><html lang="de"><head><meta charset="utf-8"><title>
 
 @pytest.fixture
 def server(database: Database) -> Iterator[LiveServer]:
-    from tests.payone_helpers import live_kasse
+    from tests.live import live_kasse
 
     with live_kasse(database) as live:
         yield live

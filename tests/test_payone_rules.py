@@ -4,45 +4,22 @@ ISO-8859-1 and multipart transports. SQLite and PostgreSQL; the ledger balances 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
-from kasse.config import Settings
-from kasse.dialects.payone import ids
-from kasse.dialects.registry import hooks
-from kasse.domain.models import Payment
-from kasse.engine.merchants import SANDBOX, ensure_sandbox_merchant
+from kasse.engine.merchants import SANDBOX
 from kasse.engine.unit import Kasse
-from kasse.storage.db import Database
-from kasse.web.app import create_app
-from tests.helpers import FakeWall, check
-from tests.payone_helpers import GATEWAY, approve_in_sandbox, creds, lines, post, shopware_common
+from tests.helpers import check
+from tests.payone_helpers import GATEWAY, approve_in_sandbox, creds, lines, payment_of, post, shopware_common
 
 SHOP = "http://shop.example"
 
 
 @pytest.fixture
-def pkasse(database: Database, wall: FakeWall) -> Kasse:
-    k = Kasse(database, hooks=hooks(), wall=wall)
-    ensure_sandbox_merchant(k)
-    return k
-
-
-@pytest.fixture
-def api(pkasse: Kasse) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=pkasse.db.url, run_workers=False), kasse=pkasse)
-    with TestClient(app) as client:
-        yield client
-
-
-def payment_of(kasse: Kasse, txid: str) -> Payment:
-    with kasse.read() as store:
-        payment = ids.find_payment(store, merchant_id=SANDBOX.id, txid=txid)
-    assert payment is not None
-    return payment
+def api(client: TestClient) -> TestClient:
+    return client  # the app of conftest's engine, with every dialect's timers
 
 
 def order(**extra: str) -> dict[str, str]:
@@ -77,28 +54,28 @@ def test_each_financingtype_has_its_klarna_category(api: TestClient, financingty
     assert answer["add_paydata[payment_method_category_name]"] == name
 
 
-def test_the_age_check_sends_a_minor_to_the_failure_url(api: TestClient, pkasse: Kasse) -> None:
-    today = pkasse.merchant_now(merchant_id=SANDBOX.id).date()
+def test_the_age_check_sends_a_minor_to_the_failure_url(api: TestClient, kasse: Kasse) -> None:
+    today = kasse.merchant_now(merchant_id=SANDBOX.id).date()
     seventeen = (today - timedelta(days=17 * 365 + 10)).strftime("%Y%m%d")
     young = post(api, order(birthday=seventeen, **{"add_paydata[minimum_age]": "18",
                  "add_paydata[redirect_url_after_age_verification_failure]": f"{SHOP}/too-young"}))  # fmt: skip
     assert young["status"] == "REDIRECT" and back(api, young) == f"{SHOP}/too-young"
-    assert payment_of(pkasse, young["txid"]).failure_code == "age_verification_failed"
+    assert payment_of(kasse, young["txid"]).failure_code == "age_verification_failed"
     no_url = post(api, order(birthday=seventeen, **{"add_paydata[minimum_age]": "18"}))
     assert back(api, no_url) == f"{SHOP}/e"  # "Error-URL will be used if this URL was not transmitted"
     adult = post(api, order(birthday="19600707", **{"add_paydata[minimum_age]": "18"}))
-    assert back(api, adult) == f"{SHOP}/s" and payment_of(pkasse, adult["txid"]).status == "authorized"
-    check(pkasse)
+    assert back(api, adult) == f"{SHOP}/s" and payment_of(kasse, adult["txid"]).status == "authorized"
+    check(kasse)
 
 
-def test_a_denied_test_person_without_a_session_goes_to_the_error_url(api: TestClient, pkasse: Kasse) -> None:
+def test_a_denied_test_person_without_a_session_goes_to_the_error_url(api: TestClient, kasse: Kasse) -> None:
     denied = post(api, order(lastname="Denied", email="customer+de+denied@klarna.com"))
     assert denied["status"] == "REDIRECT" and back(api, denied) == f"{SHOP}/e"
-    assert payment_of(pkasse, denied["txid"]).status == "failed"
-    check(pkasse)
+    assert payment_of(kasse, denied["txid"]).status == "failed"
+    check(kasse)
 
 
-def test_update_session_may_lower_the_reservation_but_never_raise_it(api: TestClient, pkasse: Kasse) -> None:
+def test_update_session_may_lower_the_reservation_but_never_raise_it(api: TestClient, kasse: Kasse) -> None:
     started = session(api, "KIV", amount="5000")
     token = approve_in_sandbox(api, started["add_paydata[client_token]"])["authorization_token"]
     reserved = post(api, order(workorderid=started["workorderid"], **{"add_paydata[authorization_token]": token}))
@@ -114,10 +91,10 @@ def test_update_session_may_lower_the_reservation_but_never_raise_it(api: TestCl
     assert post(api, {**capture, "amount": "2600", "capturemode": "completed"})["status"] == "APPROVED"
     done = post(api, {**update, "no[1]": "1"})
     assert done["status"] == "ERROR" and done["errorcode"] == "905"  # fully captured: no more updates
-    check(pkasse)
+    check(kasse)
 
 
-def test_a_debit_before_any_capture_is_refused(api: TestClient, pkasse: Kasse) -> None:
+def test_a_debit_before_any_capture_is_refused(api: TestClient, kasse: Kasse) -> None:
     reserved = post(api, order())
     debit = {"request": "debit", "txid": reserved["txid"], "amount": "-100", "currency": "EUR",
              "sequencenumber": "1", **shopware_common()}  # fmt: skip
@@ -128,20 +105,20 @@ def test_a_debit_before_any_capture_is_refused(api: TestClient, pkasse: Kasse) -
     assert post(api, {**debit, "txid": "999999999"})["status"] == "ERROR"
 
 
-def test_iso_8859_1_bodies_and_multipart_forms(api: TestClient, pkasse: Kasse) -> None:
+def test_iso_8859_1_bodies_and_multipart_forms(api: TestClient, kasse: Kasse) -> None:
     form = {**order(request="authorization", lastname="Müller"), "encoding": "ISO-8859-1"}
     body = "&".join(f"{k}={v}" for k, v in form.items()).replace("[", "%5B").replace("]", "%5D")
     r = api.post(GATEWAY, content=body.encode("latin-1"),
                  headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
     answer = lines(r.text)
     assert answer["status"] == "REDIRECT"
-    assert payment_of(pkasse, answer["txid"]).customer["lastname"] == "Müller"
+    assert payment_of(kasse, answer["txid"]).customer["lastname"] == "Müller"
     bad = api.post(GATEWAY, content=b"lastname=M\xfcller&mode=test",
                    headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
     assert lines(bad.text)["status"] == "ERROR"  # not UTF-8 and no encoding=ISO-8859-1
     multipart = api.post(GATEWAY, files={k: (None, v) for k, v in order(reference="MP-1").items()})
     assert lines(multipart.text)["status"] == "REDIRECT"
-    check(pkasse)
+    check(kasse)
 
 
 def test_plain_key_and_unknown_request(api: TestClient) -> None:
@@ -183,13 +160,13 @@ MALFORMED_CAPTURE = [
 
 
 @pytest.mark.parametrize(("name", "value"), MALFORMED_CAPTURE, ids=[f"{n}={v[:10]}" for n, v in MALFORMED_CAPTURE])
-def test_malformed_capture_fields_store_nothing(api: TestClient, pkasse: Kasse, name: str, value: str) -> None:
+def test_malformed_capture_fields_store_nothing(api: TestClient, kasse: Kasse, name: str, value: str) -> None:
     from tests.helpers import dump
 
     reserved = post(api, order())
     capture = {"request": "capture", "txid": reserved["txid"], "amount": "1000", "currency": "EUR",
                "capturemode": "completed", **shopware_common(), name: value}  # fmt: skip
-    before = dump(pkasse)
+    before = dump(kasse)
     answer = post(api, capture)
     assert answer["status"] == "ERROR" and answer["errorcode"].isdigit()
-    assert dump(pkasse) == before
+    assert dump(kasse) == before

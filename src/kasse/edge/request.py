@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+import json
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, cast
 
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 
 if TYPE_CHECKING:
     from kasse.config import Settings
@@ -14,7 +16,7 @@ if TYPE_CHECKING:
     from kasse.engine.targets import TargetGuard
     from kasse.engine.unit import Kasse
 
-__all__ = ["base_url", "deliverer_of", "kasse_of", "key_cache_of", "settings_of", "targets_of"]
+__all__ = ["base_url", "deliverer_of", "json_body", "kasse_of", "key_cache_of", "settings_of", "targets_of"]
 
 
 def kasse_of(request: HTTPConnection) -> Kasse:
@@ -40,3 +42,20 @@ def deliverer_of(request: HTTPConnection) -> Deliverer:
 
 def key_cache_of(request: HTTPConnection) -> KeyCache:
     return cast("KeyCache", request.app.state.key_cache)
+
+
+def json_body(invalid: Callable[[], Exception]) -> Callable[[Request], Awaitable[Any]]:
+    """A body dependency for a JSON API: the decoded body (``{}`` when empty, so the dialect's own
+    validation names the missing fields), or ``invalid()`` raised — the dialect's error for a body that
+    is not JSON."""
+
+    async def body(request: Request) -> Any:
+        raw = await request.body()
+        if not raw.strip():
+            return {}
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise invalid() from None
+
+    return body

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import logging
 import uuid
 from collections.abc import Callable, Coroutine
@@ -35,7 +34,7 @@ from kasse.dialects.klarna.errors import (
 from kasse.domain.errors import DomainError
 from kasse.edge.auth import Authenticator, Presented
 from kasse.edge.errors import dialect_route
-from kasse.edge.request import kasse_of
+from kasse.edge.request import json_body, kasse_of
 from kasse.engine.idempotency import run_idempotent
 from kasse.engine.merchants import hash_secret
 from kasse.engine.unit import Kasse, Tx
@@ -136,17 +135,7 @@ async def _partner(request: Request, account: Annotated[Account, Depends(authent
 Partner = Annotated[Account, Depends(_partner)]
 
 
-async def _body(request: Request) -> Any:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise KlarnaError.invalid("body", "not valid JSON") from None
-
-
-Body = Annotated[Any, Depends(_body)]
+Body = Annotated[Any, Depends(json_body(lambda: KlarnaError.invalid("body", "not valid JSON")))]
 
 
 def json_answer(status: int, body: Any) -> Response:

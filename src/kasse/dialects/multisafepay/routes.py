@@ -7,7 +7,6 @@ Unknown query parameters (the SDK adds ``locale`` and, on a get, ``order_id``) a
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from typing import Annotated, Any
 
@@ -25,7 +24,7 @@ from kasse.domain.errors import DomainError
 from kasse.domain.models import Method, Payment, Refund
 from kasse.edge.auth import Authenticator, Presented, bearer, header, query
 from kasse.edge.errors import dialect_route
-from kasse.edge.request import base_url, kasse_of, targets_of
+from kasse.edge.request import base_url, json_body, kasse_of, targets_of
 from kasse.engine import payments, refunds, webhooks
 from kasse.engine.merchants import hash_secret
 from kasse.engine.targets import CheckedUrl, TargetGuard
@@ -77,17 +76,9 @@ account = Authenticator[Account](
 Merchant = Annotated[Account, Depends(account)]
 
 
-async def _body(request: Request) -> Any:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise e.MspError(e.MISSING_DATA, "Missing data: the body is not valid JSON") from None
-
-
-Body = Annotated[Any, Depends(_body)]
+Body = Annotated[
+    Any, Depends(json_body(lambda: e.MspError(e.MISSING_DATA, "Missing data: the body is not valid JSON")))
+]
 
 
 def _ok(data: Any, status: int = 200) -> JSONResponse:

@@ -3,7 +3,6 @@ Payment Transactions). Decode, call the engine, encode; every error in secuconne
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -27,7 +26,7 @@ from kasse.domain.errors import DomainError
 from kasse.domain.models import Method
 from kasse.edge.auth import Authenticator, Presented, bearer
 from kasse.edge.errors import dialect_route
-from kasse.edge.request import base_url, kasse_of, targets_of
+from kasse.edge.request import base_url, json_body, kasse_of, targets_of
 from kasse.engine import payments
 from kasse.engine.unit import Kasse
 
@@ -64,17 +63,8 @@ account = Authenticator[oauth.Account]("secuconnect_token", (bearer,), _lookup, 
 Client = Annotated[oauth.Account, Depends(account)]
 
 
-async def _body(request: Request) -> Any:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise e.SecuError(e.INVALID, "The request body is not valid JSON") from None
-
-
-Body = Annotated[Any, Depends(_body)]
+_json_body = json_body(lambda: e.SecuError(e.INVALID, "The request body is not valid JSON"))
+Body = Annotated[Any, Depends(_json_body)]
 
 
 async def _token_body(request: Request) -> Any:
@@ -84,7 +74,7 @@ async def _token_body(request: Request) -> Any:
             return dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
         except UnicodeDecodeError:
             raise e.SecuError(e.INVALID, "The form body is not UTF-8") from None
-    return await _body(request)
+    return await _json_body(request)
 
 
 # --- OAuth ---------------------------------------------------------------------------------------
@@ -121,7 +111,7 @@ def create_smart_transaction(request: Request, who: Client, payload: Body) -> Re
     body = parse(SmartTransactionIn, payload)
     cmd = _command(body)
     payments.validate(cmd, RULES)  # before anything is written (rule 8)
-    push = cmd.provider_data.get("return_urls", {}).get("url_push")
+    push = SecuData.from_dict(cmd.provider_data).return_urls.get("url_push")
     # The webhook target policy, before the transaction (resolving a name must not hold it open).
     checked = targets_of(request).vet(push, param="application_context.return_urls.url_push") if push else None
     kasse = kasse_of(request)
