@@ -88,7 +88,7 @@ def token(request: Request, payload: Annotated[Any, Depends(_token_body)]) -> Re
 # --- Smart Transactions --------------------------------------------------------------------------
 
 
-def _command(body: SmartTransactionIn) -> payments.CreatePayment:
+def _command(body: SmartTransactionIn) -> tuple[payments.CreatePayment, SecuData]:
     context = body.application_context
     urls = context.return_urls.model_dump(exclude_none=True) if context and context.return_urls else {}
     data = SecuData(
@@ -99,19 +99,20 @@ def _command(body: SmartTransactionIn) -> payments.CreatePayment:
         payment_context=body.payment_context.model_dump(exclude_none=True) if body.payment_context else {},
         return_urls=urls,
     )  # fmt: skip
-    return payments.CreatePayment(
+    cmd = payments.CreatePayment(
         amount_minor=body.basket_info.sum, currency=body.basket_info.currency.upper(), method=Method.SOFORT,
         origin=ORIGIN, description=body.merchantRef, reference=body.transactionRef,
         return_url=urls.get("url_success"), cancel_url=urls.get("url_abort"), provider_data=data.as_dict(),
     )  # fmt: skip
+    return cmd, data
 
 
 @router.post("/api/v2/Smart/Transactions")
 def create_smart_transaction(request: Request, who: Client, payload: Body) -> Response:
     body = parse(SmartTransactionIn, payload)
-    cmd = _command(body)
+    cmd, data = _command(body)
     payments.validate(cmd, RULES)  # before anything is written (rule 8)
-    push = SecuData.from_dict(cmd.provider_data).return_urls.get("url_push")
+    push = data.return_urls.get("url_push")
     # The webhook target policy, before the transaction (resolving a name must not hold it open).
     checked = targets_of(request).vet(push, param="application_context.return_urls.url_push") if push else None
     kasse = kasse_of(request)
