@@ -100,7 +100,7 @@ def fire_batch(
         batch = tx.store.due_timers(merchant_id=merchant_id, until=until, limit=limit, kinds=list(known))
         if not batch:
             _log_unhandled(tx, until, known)
-        tx.store.lock_timer_payments(merchant_id=merchant_id, timers=batch)
+        tx.store.load_timer_payments(merchant_id=merchant_id, timers=batch)
         marks: list[tuple[str, datetime]] = []
         for index, timer in enumerate(batch):
             if at_due_time:

@@ -23,6 +23,9 @@ class StoreBase:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.is_postgres = conn.dialect.name == "postgresql"
+        # Payments read ahead by one query for a batch of timers (``load_timer_payments``), keyed by
+        # (merchant, id): each answers the next ``get_payment`` of its id once, and a write drops it.
+        self.preloaded: dict[tuple[str, str], Any] = {}
 
     def _lock(self, query: Select[Any], *, skip_locked: bool = False) -> Select[Any]:
         # SQLite needs no row locks: a writer holds the database (BEGIN IMMEDIATE).

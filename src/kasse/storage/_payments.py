@@ -99,6 +99,9 @@ class PaymentQueries(StoreBase):
         self.conn.execute(_INSERT_PAYMENT, to_row(payment))
 
     def get_payment(self, *, merchant_id: str, payment_id: str, for_update: bool = False) -> Payment | None:
+        preloaded: Payment | None = self.preloaded.pop((merchant_id, payment_id), None)
+        if preloaded is not None:  # already locked (PostgreSQL) or under the single writer (SQLite)
+            return preloaded
         query = _PAYMENT_LOCKED if for_update and self.is_postgres else _PAYMENT
         row = self.conn.execute(query, {"merchant_id": merchant_id, "payment_id": payment_id}).mappings().first()
         return None if row is None else from_row(Payment, row)
@@ -123,6 +126,7 @@ class PaymentQueries(StoreBase):
 
     def update_payment(self, payment: Payment) -> None:
         """Write a changed payment; a concurrent change in between (version moved) is a conflict."""
+        self.preloaded.pop((payment.merchant_id, payment.id), None)
         row = to_row(payment)
         version = row.pop("version")
         result = self.conn.execute(
