@@ -101,6 +101,7 @@ def fire_batch(
         if not batch:
             _log_unhandled(tx, until, known)
         tx.store.load_timer_payments(merchant_id=merchant_id, timers=batch)
+        tx.store.defer_writes = True  # the batch's payment updates leave together (kasse.storage._base)
         marks: list[tuple[str, datetime]] = []
         for index, timer in enumerate(batch):
             if at_due_time:
