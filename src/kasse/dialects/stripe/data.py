@@ -19,16 +19,22 @@ class StripeChargeData:
 
     description: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    statement_descriptor: str | None = None  # the charge's own (shown on the charge; no other effect)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StripeChargeData:
-        description, metadata = data.get("description"), data.get("metadata")
+        metadata = data.get("metadata")
         return cls(
-            description if isinstance(description, str) else None, dict(metadata) if isinstance(metadata, dict) else {}
+            _text(data.get("description")),
+            dict(metadata) if isinstance(metadata, dict) else {},
+            _text(data.get("statement_descriptor")),
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"description": self.description, "metadata": dict(self.metadata)}
+        data = {"description": self.description, "metadata": dict(self.metadata)}
+        if self.statement_descriptor is not None:
+            data["statement_descriptor"] = self.statement_descriptor
+        return data
 
 
 @dataclass(frozen=True, slots=True)

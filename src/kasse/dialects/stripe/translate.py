@@ -273,17 +273,19 @@ def refund_out(r: Refund, c: Capture | None, transfers: list[Transfer]) -> dict[
     }
 
 
-def endpoint_out(e: WebhookEndpoint, *, with_secret: bool = False) -> dict[str, Any]:
+def endpoint_out(
+    e: WebhookEndpoint, *, api_version: str | None, metadata: dict[str, Any], with_secret: bool = False
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": e.id,
         "object": "webhook_endpoint",
-        "api_version": None,
+        "api_version": api_version,
         "application": None,
         "created": ts(e.created_at),
         "description": e.description,
         "enabled_events": list(e.enabled_events),
         "livemode": False,
-        "metadata": {},
+        "metadata": dict(metadata),
         "status": "enabled" if e.status is EndpointStatus.ENABLED else "disabled",
         "url": e.url,
     }
