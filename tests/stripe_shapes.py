@@ -164,6 +164,9 @@ def check_answer(body: Any, path: str = "$") -> list[str]:
     name = _name_of(body)
     if name not in RESOURCES:
         return [f"{path}: unknown object {name!r}"]
+    if body.get("deleted") is True:  # Stripe's answer to a DELETE: the id, the object, deleted
+        extra = set(body) - {"id", "object", "deleted"}
+        return [f"{path}.{k}: undeclared in a deleted object" for k in sorted(extra)] + check(body["id"], str, path)
     problems = _check_object(body, RESOURCES[name], (), path)
     if name == "event" and isinstance(body.get("data"), dict):
         problems += check_answer(body["data"].get("object"), f"{path}.data.object")

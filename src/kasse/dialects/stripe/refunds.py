@@ -16,7 +16,7 @@ from kasse.dialects.stripe.fields import check_known
 from kasse.dialects.stripe.listing import cursors, exists, list_in
 from kasse.dialects.stripe.loaders import ORIGIN, charge_of, find_charge, find_refund, refund_of
 from kasse.dialects.stripe.wire import MerchantId, Params, StripeRoute, list_body, post
-from kasse.domain.errors import ErrorCode, InvalidRequest, NotFound
+from kasse.domain.errors import DomainError, ErrorCode, InvalidRequest, NotFound
 from kasse.edge.request import base_url, kasse_of
 from kasse.engine import refunds
 from kasse.engine.unit import Tx
@@ -34,9 +34,15 @@ def _expand(store: Store, request: Request, merchant_id: str, obj: dict[str, Any
 def _refund(tx: Tx, merchant_id: str, body: schemas.RefundIn, param: str | None) -> dict[str, Any]:
     assert body.charge is not None
     capture = find_charge(tx.store, merchant_id, body.charge, param=param)
-    refund = refunds.create_refund(
-        tx, capture.payment_id, amount_minor=body.amount, reason=body.reason, metadata=body.metadata
-    )
+    try:
+        refund = refunds.create_refund(
+            tx, capture.payment_id, amount_minor=body.amount, reason=body.reason, metadata=body.metadata
+        )
+    except DomainError as exc:
+        # The engine speaks of its payment; the shop knows the charge.
+        exc.message = exc.message.replace(f"Payment {capture.payment_id}", f"Charge {body.charge}")
+        exc.args = (exc.message,)
+        raise
     return refund_of(tx.store, refund)
 
 

@@ -113,7 +113,6 @@ def source_out(p: Payment, base_url: str) -> dict[str, Any]:
         "client_secret": data.client_secret or None,
         "created": ts(p.created_at),
         "currency": p.currency.lower(),
-        "customer": None,
         "flow": "redirect",
         "livemode": False,
         "metadata": dict(p.metadata),
@@ -184,7 +183,7 @@ def charge_out(
             "name": p.customer.get("name"),
             "phone": p.customer.get("phone"),
         },
-        "calculated_statement_descriptor": data.statement_descriptor,
+        "calculated_statement_descriptor": charge.statement_descriptor or data.statement_descriptor,
         "captured": True,
         "created": ts(c.created_at),
         "currency": c.currency.lower(),
@@ -203,7 +202,8 @@ def charge_out(
             "reason": None,
             "risk_level": "not_assessed",
             "seller_message": "Payment failed." if failed else "Payment complete.",
-            "type": "invalid" if failed else "authorized",
+            # Stripe's word for a payment the customer's bank did not complete.
+            "type": "issuer_declined" if failed else "authorized",
         },
         "paid": status == "succeeded",
         "payment_intent": None,
@@ -232,7 +232,7 @@ def charge_out(
         "shipping": None,
         "source": source_out(p, base_url),
         "source_transfer": None,
-        "statement_descriptor": None,
+        "statement_descriptor": charge.statement_descriptor,
         "statement_descriptor_suffix": None,
         "status": status,
         "transfer_data": None,
@@ -248,7 +248,9 @@ def _txn(transfers: list[Transfer], code: str, refund_id: str | None = None) -> 
 
 
 def refund_out(r: Refund, c: Capture | None, transfers: list[Transfer]) -> dict[str, Any]:
-    return {
+    """Stripe omits ``description``, ``destination_details``, ``failure_*``, ``instructions_email``,
+    ``next_action`` and ``pending_reason`` where they do not apply; so does Kasse."""
+    out: dict[str, Any] = {
         "id": stripe_id(r.id),
         "object": "refund",
         "amount": r.amount_minor,
@@ -256,21 +258,21 @@ def refund_out(r: Refund, c: Capture | None, transfers: list[Transfer]) -> dict[
         "charge": stripe_id(c.id) if c is not None else None,
         "created": ts(r.created_at),
         "currency": r.currency.lower(),
-        "description": None,
-        "destination_details": None,
-        "failure_balance_transaction": None,
-        "failure_reason": None,
-        "instructions_email": None,
         "metadata": dict(r.metadata),
-        "next_action": None,
         "payment_intent": None,
-        "pending_reason": "processing" if r.status is RefundState.PENDING else None,
         "reason": r.reason,
         "receipt_number": None,
         "source_transfer_reversal": None,
         "status": refund_status(r),
         "transfer_reversal": None,
     }
+    if r.status is RefundState.PENDING:
+        # A Sofort refund waits only on its charge's money (a settled charge's refund succeeds at once).
+        waiting = c is not None and c.status is CaptureState.PENDING
+        out["pending_reason"] = "charge_pending" if waiting else "processing"
+    elif r.status is RefundState.FAILED:
+        out["failure_reason"] = "unknown"
+    return out
 
 
 def endpoint_out(
