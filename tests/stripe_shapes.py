@@ -52,7 +52,7 @@ def hints(cls: type) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for klass in reversed(cls.__mro__):
         if issubclass(klass, StripeObject) and klass.__module__.startswith("stripe"):
-            own = klass.__dict__.get("__annotations__", {})
+            own = inspect.get_annotations(klass)
             names = _namespace(klass.__module__)
             local = {k: v for k, v in vars(klass).items() if isinstance(v, type)}
             for name, annotation in own.items():
