@@ -54,8 +54,11 @@ def test_refund_events_are_emitted_and_delivered(sdk: LiveKasse, shop: Shop) -> 
 
 def test_a_refund_canceled_by_a_failed_charge_is_updated(sdk: LiveKasse, shop: Shop) -> None:
     listen(shop, ["refund.updated", "charge.refund.updated", "charge.failed"])
-    ch = charge(chargeable_source(sdk, owner={"name": "failing_charge"}))
+    # Every charge's money fails to arrive, at the 14-day cut-off (no race with the refund below).
+    assert sdk.api.post("/stripe/_sandbox/settings", data={"sofort_failure_rate": "1"}).status_code == 200
+    ch = charge(chargeable_source(sdk))
     stripe.Refund.create(charge=ch.id, amount=100)
+    sdk.advance(15 * 86_400)
     updated = wait(lambda: [e for e in shop.events() if e.type == "refund.updated"])
     assert updated[0].data.object.status == "canceled"
     assert sorted(shop.types()) == ["charge.failed", "charge.refund.updated", "refund.updated"]

@@ -69,7 +69,7 @@ def test_replays_name_the_original_request(sdk: LiveKasse) -> None:
 
 
 def test_shapes_a_shop_reads(sdk: LiveKasse) -> None:
-    src = chargeable_source(sdk, owner={"name": "failing_charge"})
+    src = chargeable_source(sdk)
     assert "customer" not in src.to_dict()
     ch = charge(src, statement_descriptor="ORDER 42")
     assert ch.statement_descriptor == "ORDER 42" and ch.calculated_statement_descriptor == "ORDER 42"
@@ -79,13 +79,28 @@ def test_shapes_a_shop_reads(sdk: LiveKasse) -> None:
     omitted = {"description", "destination_details", "failure_balance_transaction", "failure_reason",
                "instructions_email", "next_action"}  # fmt: skip
     assert not omitted & set(waiting.to_dict())
-    failed = wait(lambda: (c := stripe.Charge.retrieve(ch.id)).status == "failed" and c)
-    assert failed.outcome.type == "issuer_declined" and failed.outcome.network_status == "declined_by_network"
-    assert "pending_reason" not in stripe.Refund.retrieve(waiting.id).to_dict()
     with pytest.raises(stripe.InvalidRequestError) as caught:
-        stripe.Refund.create(charge=ch.id)
-    assert ch.id in str(caught.value) and "pay_" not in str(caught.value)
-    assert caught.value.json_body is not None and "param" not in caught.value.json_body["error"]
+        stripe.Refund.create(charge=ch.id, amount=5000)
+    assert caught.value.json_body is not None and caught.value.json_body["error"]["param"] == "amount"
     with pytest.raises(stripe.InvalidRequestError) as caught:
         charge(chargeable_source(sdk), statement_descriptor="X" * 23)
     assert caught.value.param == "statement_descriptor"
+
+    bad = charge(chargeable_source(sdk, owner={"name": "failing_charge"}))
+    failed = wait(lambda: (c := stripe.Charge.retrieve(bad.id)).status == "failed" and c)
+    assert failed.outcome.type == "issuer_declined" and failed.outcome.network_status == "declined_by_network"
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        stripe.Refund.create(charge=bad.id)
+    assert bad.id in str(caught.value) and "pay_" not in str(caught.value)
+    assert caught.value.json_body is not None and "param" not in caught.value.json_body["error"]
+
+
+def test_a_charge_has_a_receipt_page(sdk: LiveKasse) -> None:
+    ch = charge(chargeable_source(sdk))
+    assert ch.receipt_url is not None and ch.receipt_url.startswith(f"{sdk.url}/stripe/receipts/")
+    page = httpx.get(ch.receipt_url, params={"lang": "en"})
+    assert page.status_code == 200 and "Receipt" in page.text and "€10.99" in page.text
+    assert httpx.get(f"{sdk.url}/stripe/receipts/nothing").status_code == 404
+    pending = new_source()  # not charged: no receipt yet
+    token = pending.redirect.url.rsplit("/", 1)[-1]
+    assert httpx.get(f"{sdk.url}/stripe/receipts/{token}").status_code == 404

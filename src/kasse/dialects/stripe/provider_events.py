@@ -2,7 +2,7 @@
 ``derive_events``, called when the unit flushes). Each is the Stripe object as the unit
 leaves it, stored as ``stripe:<type>`` and sent only to Stripe webhook endpoints.
 
-Redirect URLs are stored relative (``/pay/…``): the base URL is the server's, known when an event is
+Redirect and receipt URLs are stored relative (``/pay/…``): the base URL is the server's, known when an event is
 shown or sent (``absolute``)."""
 
 from __future__ import annotations
@@ -84,6 +84,9 @@ def absolute(data: Any, base_url: str) -> Any:
             url = fixed["redirect"].get("url")
             if isinstance(url, str) and url.startswith("/"):
                 fixed["redirect"] = {**fixed["redirect"], "url": base_url + url}
+        receipt = fixed.get("receipt_url")
+        if data.get("object") == "charge" and isinstance(receipt, str) and receipt.startswith("/"):
+            fixed["receipt_url"] = base_url + receipt
         return fixed
     if isinstance(data, list):
         return [absolute(v, base_url) for v in data]

@@ -219,7 +219,7 @@ def charge_out(
         },
         "receipt_email": None,
         "receipt_number": None,
-        "receipt_url": None,
+        "receipt_url": f"{base_url}/stripe/receipts/{p.redirect_token}",
         "refunded": refunded >= c.amount_minor,
         "refunds": {
             "object": "list",
