@@ -11,22 +11,22 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from kasse.dialects.stripe import translate as out
 from kasse.dialects.stripe.catalog import EVENT_TYPES, known_version
 from kasse.dialects.stripe.expand import expand_in
 from kasse.dialects.stripe.fields import check_known, invalid, metadata_in, missing, string, url
 from kasse.dialects.stripe.listing import cursors, list_in
 from kasse.dialects.stripe.loaders import ORIGIN
+from kasse.dialects.stripe.translate import ts
 from kasse.dialects.stripe.wire import MerchantId, Params, StripeRoute, post, stripe_list
 from kasse.domain.errors import ErrorCode as E
 from kasse.domain.errors import NotFound
-from kasse.domain.webhooks import WebhookEndpoint
+from kasse.domain.webhooks import EndpointStatus, WebhookEndpoint
 from kasse.edge.request import kasse_of, targets_of
 from kasse.engine import webhooks
 from kasse.engine.unit import Tx
 from kasse.storage.store import Store
 
-__all__ = ["EndpointIn", "endpoint_in", "router"]
+__all__ = ["EndpointIn", "endpoint_in", "endpoint_out", "router"]
 
 router = APIRouter(prefix="/stripe/v1", route_class=StripeRoute, include_in_schema=False)
 _PARAMS = {"url", "enabled_events", "description", "api_version", "metadata", "connect", "disabled", "expand"}
@@ -75,9 +75,30 @@ def endpoint_in(params: dict[str, Any], *, creating: bool) -> EndpointIn:
     )  # fmt: skip
 
 
+def endpoint_out(
+    e: WebhookEndpoint, *, api_version: str | None, metadata: dict[str, Any], with_secret: bool = False
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": e.id,
+        "object": "webhook_endpoint",
+        "api_version": api_version,
+        "application": None,
+        "created": ts(e.created_at),
+        "description": e.description,
+        "enabled_events": list(e.enabled_events),
+        "livemode": False,
+        "metadata": dict(metadata),
+        "status": "enabled" if e.status is EndpointStatus.ENABLED else "disabled",
+        "url": e.url,
+    }
+    if with_secret:
+        out["secret"] = e.secret
+    return out
+
+
 def _out(store: Store, endpoint: WebhookEndpoint, *, with_secret: bool = False) -> dict[str, Any]:
     version, metadata = store.stripe_endpoint(merchant_id=endpoint.merchant_id, endpoint_id=endpoint.id)
-    return out.endpoint_out(endpoint, api_version=version, metadata=metadata, with_secret=with_secret)
+    return endpoint_out(endpoint, api_version=version, metadata=metadata, with_secret=with_secret)
 
 
 def _mine(store: Store, merchant_id: str, endpoint_id: str, *, for_update: bool = False) -> WebhookEndpoint:

@@ -15,7 +15,6 @@ from kasse.domain.clock import utc
 from kasse.domain.ledger import Transfer
 from kasse.domain.models import Capture, Payment, Refund
 from kasse.domain.states import CaptureState, PaymentState, RefundState
-from kasse.domain.webhooks import EndpointStatus, WebhookEndpoint
 
 __all__ = [
     "charge_out",
@@ -267,32 +266,11 @@ def refund_out(r: Refund, c: Capture | None, transfers: list[Transfer]) -> dict[
         "transfer_reversal": None,
     }
     if r.status is RefundState.PENDING:
-        # A Sofort refund waits only on its charge's money (a settled charge's refund succeeds at once).
-        waiting = c is not None and c.status is CaptureState.PENDING
-        out["pending_reason"] = "charge_pending" if waiting else "processing"
+        # A Kasse refund waits only on its charge's money (a settled charge's refund succeeds at once, in
+        # the same unit of work as the settlement that performs a waiting one).
+        out["pending_reason"] = "charge_pending"
     elif r.status is RefundState.FAILED:
         out["failure_reason"] = "unknown"
-    return out
-
-
-def endpoint_out(
-    e: WebhookEndpoint, *, api_version: str | None, metadata: dict[str, Any], with_secret: bool = False
-) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": e.id,
-        "object": "webhook_endpoint",
-        "api_version": api_version,
-        "application": None,
-        "created": ts(e.created_at),
-        "description": e.description,
-        "enabled_events": list(e.enabled_events),
-        "livemode": False,
-        "metadata": dict(metadata),
-        "status": "enabled" if e.status is EndpointStatus.ENABLED else "disabled",
-        "url": e.url,
-    }
-    if with_secret:
-        out["secret"] = e.secret
     return out
 
 
