@@ -71,8 +71,9 @@ def test_replays_name_the_original_request(sdk: LiveKasse) -> None:
 def test_shapes_a_shop_reads(sdk: LiveKasse) -> None:
     src = chargeable_source(sdk)
     assert "customer" not in src.to_dict()
-    ch = charge(src, statement_descriptor="ORDER 42")
+    ch = charge(src, statement_descriptor="ORDER 42", statement_descriptor_suffix="42", receipt_email="j@example.com")
     assert ch.statement_descriptor == "ORDER 42" and ch.calculated_statement_descriptor == "ORDER 42"
+    assert (ch.statement_descriptor_suffix, ch.receipt_email) == ("42", "j@example.com")
     assert stripe.Charge.retrieve(ch.id).statement_descriptor == "ORDER 42"
     waiting = stripe.Refund.create(charge=ch.id, amount=100)
     assert (waiting.status, waiting.pending_reason) == ("pending", "charge_pending")

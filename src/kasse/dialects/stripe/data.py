@@ -20,6 +20,8 @@ class StripeChargeData:
     description: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     statement_descriptor: str | None = None  # the charge's own (shown on the charge; no other effect)
+    statement_descriptor_suffix: str | None = None
+    receipt_email: str | None = None  # shown; Kasse sends no e-mail
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StripeChargeData:
@@ -28,12 +30,15 @@ class StripeChargeData:
             _text(data.get("description")),
             dict(metadata) if isinstance(metadata, dict) else {},
             _text(data.get("statement_descriptor")),
+            _text(data.get("statement_descriptor_suffix")),
+            _text(data.get("receipt_email")),
         )
 
     def as_dict(self) -> dict[str, Any]:
         data = {"description": self.description, "metadata": dict(self.metadata)}
-        if self.statement_descriptor is not None:
-            data["statement_descriptor"] = self.statement_descriptor
+        for name in ("statement_descriptor", "statement_descriptor_suffix", "receipt_email"):
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
         return data
 
 

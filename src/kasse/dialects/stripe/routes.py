@@ -112,7 +112,10 @@ def _charge(tx: Tx, merchant_id: str, body: schemas.ChargeIn) -> Capture:
             f"The charge amount must match the single-use source's amount ({payment.amount_minor})",
             param="amount",
         )
-    charge = StripeChargeData(body.description, dict(body.metadata), body.statement_descriptor)
+    charge = StripeChargeData(
+        body.description, dict(body.metadata), body.statement_descriptor, body.statement_descriptor_suffix,
+        body.receipt_email,
+    )  # fmt: skip
     payments.update_details(tx, payment.id, provider_data=StripeSourceData.of(payment).with_charge(charge).as_dict())
     return captures.capture(tx, payment.id)
 

@@ -161,6 +161,8 @@ class ChargeIn:
     description: str | None
     metadata: dict[str, str]
     statement_descriptor: str | None = None
+    statement_descriptor_suffix: str | None = None
+    receipt_email: str | None = None
 
 
 _CHARGE_PARAMS = {"amount", "currency", "source", "description", "metadata", "statement_descriptor",
@@ -185,7 +187,11 @@ def charge_in(params: dict[str, Any]) -> ChargeIn:
     if capture == "false":
         raise _invalid(E.PARAMETER_INVALID, "Sofort charges cannot be authorized only: omit capture", "capture")
     metadata = {k: v for k, v in metadata_in(params).items() if v is not None}
-    return ChargeIn(amount, currency.upper(), source, _string(params, "description"), metadata, descriptor)
+    return ChargeIn(
+        amount, currency.upper(), source, _string(params, "description"), metadata, descriptor,
+        _string(params, "statement_descriptor_suffix", max_length=22) or None,
+        _string(params, "receipt_email", max_length=800) or None,
+    )  # fmt: skip
 
 
 def _charge_descriptor(params: dict[str, Any]) -> str | None:
