@@ -16,6 +16,7 @@ from kasse.storage._payments import PaymentQueries
 from kasse.storage._payone import PayoneQueries, PayoneSession
 from kasse.storage._records import RecordQueries
 from kasse.storage._secuconnect import SecuconnectQueries, SecuconnectToken
+from kasse.storage._stripe import StripeQueries
 from kasse.storage._webhooks import WebhookQueries
 
 __all__ = ["ExternalId", "ExternalIdTaken", "Page", "PayoneSession", "SecuconnectToken", "Store"]
@@ -23,6 +24,6 @@ __all__ = ["ExternalId", "ExternalIdTaken", "Page", "PayoneSession", "Secuconnec
 
 class Store(
     DialectQueries, ExternalIdQueries, PaymentQueries, LedgerQueries, RecordQueries, WebhookQueries,
-    SecuconnectQueries, KlarnaQueries, PayoneQueries,
+    SecuconnectQueries, KlarnaQueries, PayoneQueries, StripeQueries,
 ):  # fmt: skip
     """All queries over one connection (one transaction)."""
