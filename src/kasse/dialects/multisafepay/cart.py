@@ -1,6 +1,9 @@
 """Shopping carts as MultiSafepay computes them (pure): a line is ``unit_price × quantity`` (major units,
 excluding tax) plus the tax of its ``tax_table_selector`` — the first rule of the alternate table of that
-name in ``checkout_options.tax_tables``, else the default rate, none without a selector — and the cart's
+name in ``checkout_options.tax_tables``, else the default rate, none without a selector (the SDK's
+local validator applies no table unless a default one is given; Kasse applies a named table whenever
+the cart names it, as the SDK's own ``generate_from_shopping_cart`` builds tables without a default)
+— and the cart's
 total is rounded half up to the cent at the end (the SDK's ``util.total_amount``, which mirrors the API).
 
 A refund by item (the SDK's ``refund_by_item``, the PHP SDK's ``refundByItem``) sends the whole cart
@@ -28,7 +31,7 @@ def _decimal(value: object) -> Decimal:
 def _rate(item: dict[str, Any], checkout_options: dict[str, Any] | None) -> Decimal:
     selector = item.get("tax_table_selector")
     tables = (checkout_options or {}).get("tax_tables")
-    if not selector or not isinstance(tables, dict) or "default" not in tables:
+    if not selector or not isinstance(tables, dict):
         return Decimal(0)
     for table in tables.get("alternate") or []:
         if isinstance(table, dict) and table.get("name") == selector and table.get("rules"):
