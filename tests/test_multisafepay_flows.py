@@ -227,5 +227,6 @@ def test_the_payment_page_lets_the_customer_choose_sofort(
         context.close()
     order = httpx.get(f"{server.url}/multisafepay/v1/json/orders/choose-{width}", headers={"api_key": API_KEY})
     assert (order.json()["data"]["status"], order.json()["data"]["payment_details"]["type"]) == (
-        "completed", "DIRECTBANK"
+        "completed",
+        "DIRECTBANK",
     )

@@ -1,4 +1,4 @@
-"""Shopping carts as MultiSafepay computes them (pure): a line is ``unit_price × quantity`` (major units,
+"""Shopping carts as MultiSafepay computes them (pure): a line is ``unit_price x quantity`` (major units,
 excluding tax) plus the tax of its ``tax_table_selector`` — the first rule of the alternate table of that
 name in ``checkout_options.tax_tables``, else the default rate, none without a selector (the SDK's
 local validator applies no table unless a default one is given; Kasse applies a named table whenever

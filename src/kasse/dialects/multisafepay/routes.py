@@ -21,8 +21,8 @@ from kasse.dialects.multisafepay.rules import RULES
 from kasse.dialects.multisafepay.schemas import OrderIn, RefundIn, UpdateIn, parse
 from kasse.dialects.multisafepay.translate import GATEWAY, bank_page_url, order_out, payment_page_url, transaction_id
 from kasse.domain.errors import DomainError
-from kasse.domain.rules import DAY_S
 from kasse.domain.models import Method, Payment, Refund
+from kasse.domain.rules import DAY_S
 from kasse.edge.auth import Authenticator, Presented, bearer, header, query
 from kasse.edge.errors import dialect_route
 from kasse.edge.request import base_url, json_body, kasse_of, targets_of
@@ -165,7 +165,9 @@ def _create(
         run = kasse.run_locked if notification_url else kasse.run
         payment = run(who.merchant_id, _create_order, cmd, order.order_id, notification_url, who.api_key)
     except ExternalIdTaken:
-        raise e.MspError(e.INVALID_ORDER_ID, e.titled(e.INVALID_ORDER_ID, "this order_id is already used"), 409) from None
+        raise e.MspError(
+            e.INVALID_ORDER_ID, e.titled(e.INVALID_ORDER_ID, "this order_id is already used"), 409
+        ) from None
     if order.type == "direct":
         data = order_out(payment, [], base_url)
         data["payment_url"] = bank_page_url(payment, base_url)
