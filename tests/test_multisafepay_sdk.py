@@ -21,7 +21,9 @@ from tests.msp_sdk import load
 load()
 
 from multisafepay import Sdk  # noqa: E402
+from multisafepay.api.paths.orders.order_id.refund.response.order_refund import OrderRefund  # noqa: E402
 from multisafepay.api.paths.orders.request.components.checkout_options import CheckoutOptions  # noqa: E402
+from multisafepay.api.paths.orders.response.order_response import Order  # noqa: E402
 from multisafepay.api.paths.orders.request.order_request import OrderRequest  # noqa: E402
 from multisafepay.api.shared.cart.cart_item import CartItem  # noqa: E402
 from multisafepay.api.shared.cart.shopping_cart import ShoppingCart  # noqa: E402
@@ -311,3 +313,35 @@ def test_extended_day_count_is_the_merchants_clock(server: LiveServer, om: Order
     httpx.get(httpx.URL(created.payment_url).join(f"{created.session_id}/start?gateway=DIRECTBANK"))  # again
     advance(server, DAY_S // 2)
     assert om.get("once").get_data().status == "expired"
+
+
+def test_every_order_answer_parses_into_the_sdks_models_without_loss(server: LiveServer, om: OrderManager) -> None:
+    answers: list[tuple[Any, Any]] = []
+    redirect = _post(server, "json/orders", _order("r-1", 5000, var1=1, custom_info={"custom_1": "a"}))
+    direct = _post(
+        server,
+        "json/orders",
+        _order(
+            "d-1",
+            5000,
+            type="direct",
+            gateway_info={
+                "account_holder_name": "Max",
+                "account_holder_iban": "DE89370400440532013000",
+                "account_holder_bic": "X",
+            },
+        ),
+    )
+    answers += [(redirect.json()["data"], Order), (direct.json()["data"], Order)]
+    act_on_bank_page(redirect.json()["data"]["payment_url"])
+    refund = _post(server, "json/orders/r-1/refunds", {"amount": 1000, "description": "part"})
+    answers.append((refund.json()["data"], OrderRefund))
+    _post(server, "json/orders", _order("v-1", 5000))
+    httpx.patch(f"{server.url}/multisafepay/v1/json/orders/v-1", json={"status": "cancelled", "reason": "stock"},
+                headers={"api_key": API_KEY})  # fmt: skip
+    advance(server, 3600)
+    for order_id in ("r-1", "d-1", "v-1"):
+        answers.append((raw(server, f"json/orders/{order_id}"), Order))
+    for sent, model in answers:
+        assert lost(sent, model.from_dict(dict(sent)).dict()) == [], sent
+    assert answers[1][0]["payment_details"]["account_iban"] == "*** 3000"
