@@ -23,8 +23,8 @@ load()
 from multisafepay import Sdk  # noqa: E402
 from multisafepay.api.paths.orders.order_id.refund.response.order_refund import OrderRefund  # noqa: E402
 from multisafepay.api.paths.orders.request.components.checkout_options import CheckoutOptions  # noqa: E402
-from multisafepay.api.paths.orders.response.order_response import Order  # noqa: E402
 from multisafepay.api.paths.orders.request.order_request import OrderRequest  # noqa: E402
+from multisafepay.api.paths.orders.response.order_response import Order  # noqa: E402
 from multisafepay.api.shared.cart.cart_item import CartItem  # noqa: E402
 from multisafepay.api.shared.cart.shopping_cart import ShoppingCart  # noqa: E402
 from multisafepay.api.shared.customer import Customer  # noqa: E402
