@@ -242,7 +242,7 @@ def _order(order_id: Any, amount: Any, **extra: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("order_id", "amount"), [("float", 1000.0), ("text", "1000"), (12345, 1000), ("f2", 1e3)])
 def test_integral_numbers_in_any_form_are_accepted(server: LiveServer, order_id: Any, amount: Any) -> None:
-    created = _post(server, "json/orders", _order(order_id, amount, var1=7, var2=2.0, var3="x"))
+    created = _post(server, "json/orders", _order(order_id, amount, var1=7, var2=2.0, var3="x", days_active="30"))
     assert created.status_code == 200, created.text
     order = raw(server, f"json/orders/{order_id}")
     assert (order["order_id"], order["amount"]) == (str(order_id), 1000)

@@ -61,7 +61,7 @@ def _number_as_text(value: object) -> object:
     return value
 
 
-Cents = Annotated[StrictInt, BeforeValidator(_whole_cents)]
+Cents = Annotated[StrictInt, BeforeValidator(_whole_cents)]  # any whole number: cents, days, seconds
 Var = Annotated[str, BeforeValidator(_number_as_text), Field(max_length=100)]
 
 
@@ -132,8 +132,8 @@ class OrderIn(_In):
     payment_options: PaymentOptionsIn | None = None
     customer: CustomerIn | None = None
     gateway_info: GatewayInfoIn | None = None
-    days_active: Annotated[StrictInt, Field(ge=1, le=365)] | None = None
-    seconds_active: Annotated[StrictInt, Field(ge=1, le=365 * 86_400)] | None = None
+    days_active: Annotated[Cents, Field(ge=1, le=365)] | None = None  # "30" too, as older wrappers send it
+    seconds_active: Annotated[Cents, Field(ge=1, le=365 * 86_400)] | None = None
     var1: Var | None = None
     var2: Var | None = None
     var3: Var | None = None
