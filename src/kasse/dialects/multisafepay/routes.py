@@ -119,7 +119,6 @@ def _command(order: OrderIn, raw: dict[str, Any]) -> payments.CreatePayment:
         gateway_info=order.gateway_info.model_dump(exclude_none=True) if order.gateway_info is not None else None,
         custom_info=order.custom_info, shopping_cart=_raw(raw, "shopping_cart"),
         checkout_options=_raw(raw, "checkout_options"), order_adjustment=_raw(raw, "order_adjustment"),
-        bank_reached_at=None,
     ).as_dict()  # fmt: skip
     return payments.CreatePayment(
         amount_minor=order.amount, currency=order.currency.upper(), method=Method.SOFORT, origin=ORIGIN,
