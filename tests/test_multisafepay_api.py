@@ -196,11 +196,15 @@ def test_patch_cancels_an_initialized_order_or_extends_its_expiry(server: LiveSe
     assert answer.get_body_success() is True
     assert status(om, "to-cancel") == ("void", "cancelled")  # the merchant's cancel
     assert om.get("to-cancel").get_data().reason == "Out of stock"
-    om.update("to-extend", UpdateOrderRequest().add_extend_expiration(True))
-    advance(server, 3600)
+    om.create(order_request("month", 1000, shop=SHOP))  # its page has 30 days: extending never shortens them
+    om.update("to-extend", UpdateOrderRequest().add_extend_expiration(True))  # a day on its deadline
+    om.update("month", UpdateOrderRequest().add_extend_expiration(True))
+    advance(server, DAY_S + 540)  # (the live clock runs on meanwhile: a margin)
     assert status(om, "to-extend") == ("initialized", "initialized")
-    advance(server, DAY_S)
+    advance(server, 120)
     assert status(om, "to-extend") == ("expired", "expired")
+    advance(server, 2 * DAY_S)
+    assert status(om, "month") == ("initialized", "initialized")
     code, body = error_of(lambda: om.update("to-cancel", UpdateOrderRequest().add_extend_expiration(True)))
     assert code == 409 and body["success"] is False
 

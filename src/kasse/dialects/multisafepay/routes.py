@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -20,6 +21,7 @@ from kasse.dialects.multisafepay.data import MspOrderData
 from kasse.dialects.multisafepay.rules import RULES
 from kasse.dialects.multisafepay.schemas import OrderIn, RefundIn, UpdateIn, parse
 from kasse.dialects.multisafepay.translate import GATEWAY, bank_page_url, order_out, payment_page_url, transaction_id
+from kasse.domain.clock import utc
 from kasse.domain.errors import DomainError
 from kasse.domain.models import Method, Payment, Refund
 from kasse.domain.rules import DAY_S
@@ -260,7 +262,9 @@ def _update(kasse: Kasse, who: Account, order_id: str, body: UpdateIn) -> None:
                 payments.update_details(tx, payment.id, provider_data={"reason": body.reason})
             payments.cancel(tx, payment.id, reason="requested_by_merchant")
         elif body.extend_expiration:
-            payments.extend_expiry(tx, payment.id, by_s=DAY_S)  # a Sofort order's lifetime once more
+            # One more day on its deadline (never shorter: a payment page may have weeks left).
+            left_s = max(0, math.ceil((utc(payment.expires_at) - tx.now).total_seconds()))
+            payments.extend_expiry(tx, payment.id, by_s=left_s + DAY_S)
 
     kasse.run(who.merchant_id, change)
 
