@@ -253,7 +253,7 @@ def test_integral_numbers_in_any_form_are_accepted(server: LiveServer, order_id:
     assert raw(server, f"json/orders/{order_id}")["amount_refunded"] == 300
 
 
-@pytest.mark.parametrize("amount", [1000.5, "1000.5", "1e400", "ten", True, None, [1000]])
+@pytest.mark.parametrize("amount", [1000.5, "1000.5", "1e400", "1e999999999", 1e300, "ten", True, None, [1000]])
 def test_a_fraction_of_a_cent_or_no_number_is_refused(server: LiveServer, amount: Any) -> None:
     created = _post(server, "json/orders", _order("bad", amount))
     assert created.status_code == 400
@@ -345,3 +345,15 @@ def test_every_order_answer_parses_into_the_sdks_models_without_loss(server: Liv
     for sent, model in answers:
         assert lost(sent, model.from_dict(dict(sent)).dict()) == [], sent
     assert answers[1][0]["payment_details"]["account_iban"] == "*** 3000"
+
+
+@pytest.mark.parametrize(
+    ("line", "code"),
+    [({"unit_price": "ten", "quantity": 1}, 1031), ({"unit_price": 1, "quantity": "1e999999999"}, 1016)],
+)
+def test_a_malformed_cart_line_is_refused(server: LiveServer, line: dict[str, Any], code: int) -> None:
+    answer = _post(server, "json/orders", _order("bad-cart", 1000, shopping_cart={"items": [line]}))
+    assert (answer.status_code, answer.json()["error_code"]) == (400, code)
+    assert (
+        httpx.get(f"{server.url}/multisafepay/v1/json/orders/bad-cart", headers={"api_key": API_KEY}).status_code == 404
+    )

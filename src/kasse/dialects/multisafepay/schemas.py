@@ -34,18 +34,22 @@ Url = Annotated[str, AfterValidator(require_http_url)]
 M = TypeVar("M", bound=BaseModel)
 
 
+_DIGITS = 18
+
+
 def _whole_cents(value: object) -> object:
     """``1000``, ``1000.0`` and ``"1000"`` are 1000; anything else is left for the strict check to refuse."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 10**_DIGITS:
         return int(value)
     if isinstance(value, str):
         try:
             number = Decimal(value.strip())
         except InvalidOperation:
             return value
-        if number.is_finite() and number == number.to_integral_value():
+        # Bounded before int(): "1e999999999" must not become a billion-digit number.
+        if number.is_finite() and number.adjusted() < _DIGITS and number == number.to_integral_value():
             return int(number)
     return value
 
@@ -112,8 +116,8 @@ class CartItemIn(BaseModel):
     """A cart line (``shopping_cart.items[]``): kept as sent; its price and quantity must be numbers."""
 
     model_config = ConfigDict(extra="allow")
-    unit_price: Decimal
-    quantity: Decimal
+    unit_price: Annotated[Decimal, Field(gt=-(10**9), lt=10**9)]
+    quantity: Annotated[Decimal, Field(gt=-(10**6), lt=10**6)]
     merchant_item_id: Annotated[str, BeforeValidator(_number_as_text)] | None = None
     tax_table_selector: str | None = None
 
