@@ -68,25 +68,29 @@ def order_request(
 
 
 def bank_page(payment_url: str) -> str:
-    """The bank page URL behind a payment URL (the MultiSafepay page's continue button, or itself)."""
+    """Where the MultiSafepay page's continue button goes (Sofort chosen if there is a choice), or the
+    payment URL itself for a direct order. Going there starts Sofort and redirects to the bank page."""
     if "/multisafepay/pay/" not in payment_url:
         return payment_url
     page = httpx.get(payment_url, timeout=10)
     assert page.status_code == 200, page.text
     href = re.search(r'href="([^"]+)" data-testid="continue"', page.text)
-    assert href is not None, page.text
-    return str(httpx.URL(payment_url).join(href.group(1)))
+    if href is not None:
+        return str(httpx.URL(payment_url).join(href.group(1).replace("&amp;", "&")))
+    form = re.search(r'<form method="get" action="([^"]+)" class="form" data-testid="choose-method">', page.text)
+    assert form is not None, page.text
+    return str(httpx.URL(payment_url).join(form.group(1)).copy_set_param("gateway", "DIRECTBANK"))
 
 
 def act_on_bank_page(payment_url: str, action: str = "approve") -> httpx.Response:
-    """What the customer's click does, over plain HTTP (the browser tests click for real)."""
-    url = bank_page(payment_url)
-    with httpx.Client(timeout=10) as client:
-        page = client.get(url)
+    """What the customer's clicks do, over plain HTTP (the browser tests click for real)."""
+    with httpx.Client(timeout=10, follow_redirects=True) as client:
+        page = client.get(bank_page(payment_url))
         assert page.status_code == 200, page.text
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
         assert csrf is not None
-        return client.post(url, data={"action": action, "csrf": csrf.group(1), "lang": "de"})
+        return client.post(page.url, data={"action": action, "csrf": csrf.group(1), "lang": "de"},
+                           follow_redirects=False)  # fmt: skip
 
 
 @dataclass

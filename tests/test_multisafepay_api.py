@@ -24,6 +24,7 @@ from tests.msp_helpers import (
     UpdateOrderRequest,
     act_on_bank_page,
     advance,
+    bank_page,
     order_request,
     orders,
 )
@@ -120,18 +121,35 @@ def test_cancel_on_the_bank_page_voids_and_returns_to_the_cancel_url(server: Liv
     assert status(om, "ord-void") == ("void", "void")
 
 
-def test_unpaid_orders_expire_after_one_day_or_their_own_lifetime(server: LiveServer, om: OrderManager) -> None:
-    om.create(order_request("day", 1000, shop=SHOP))
+def reach_bank(payment_url: str) -> None:
+    """The customer goes on from the payment page to Sofort (the bank page), and does nothing there."""
+    assert httpx.get(bank_page(payment_url), follow_redirects=True, timeout=10).status_code == 200
+
+
+def test_the_payment_page_lives_days_active_and_sofort_one_day_from_the_bank(
+    server: LiveServer, om: OrderManager
+) -> None:
+    om.create(order_request("page", 1000, shop=SHOP))  # no days_active: the page lives 30 days
     om.create(order_request("hour", 1000, shop=SHOP, seconds_active=3600))
-    om.create(order_request("two-days", 1000, shop=SHOP, days_active=2))
+    at_once = om.create(order_request("at-once", 1000, shop=SHOP, days_active=3)).get_data()
+    om.create(order_request("direct", 1000, shop=SHOP, kind="direct", days_active=3))
+    late = om.create(order_request("late", 1000, shop=SHOP, days_active=2)).get_data()
+    reach_bank(at_once.payment_url)
     advance(server, 3600)
     assert status(om, "hour") == ("expired", "expired")
-    assert status(om, "day") == ("initialized", "initialized")
     advance(server, DAY_S - 3600)
-    assert status(om, "day") == ("expired", "expired")
-    assert status(om, "two-days") == ("initialized", "initialized")
-    advance(server, DAY_S)
-    assert status(om, "two-days") == ("expired", "expired")
+    assert status(om, "at-once") == ("expired", "expired")  # Sofort's day, not the page's 3 days
+    assert status(om, "direct") == ("expired", "expired")  # a direct order is at the bank from the start
+    advance(server, DAY_S // 2)
+    reach_bank(late.payment_url)  # at 1.5 days: Sofort's day runs past the page's 2 days
+    advance(server, DAY_S - 60)
+    assert status(om, "late") == ("initialized", "initialized")
+    advance(server, 60)
+    assert status(om, "late") == ("expired", "expired")
+    advance(server, 27 * DAY_S)  # 29.5 days
+    assert status(om, "page") == ("initialized", "initialized")
+    advance(server, DAY_S // 2)
+    assert status(om, "page") == ("expired", "expired")
 
 
 def test_refunds_full_partial_and_repeated(server: LiveServer, om: OrderManager) -> None:
@@ -174,14 +192,19 @@ def test_a_refund_needs_a_paid_order(server: LiveServer, om: OrderManager) -> No
 def test_patch_cancels_an_initialized_order_or_extends_its_expiry(server: LiveServer, om: OrderManager) -> None:
     om.create(order_request("to-cancel", 1000, shop=SHOP))
     om.create(order_request("to-extend", 1000, shop=SHOP, seconds_active=600))
-    answer = om.update("to-cancel", UpdateOrderRequest().add_status("cancelled"))
+    answer = om.update("to-cancel", UpdateOrderRequest().add_status("cancelled").add_reason("Out of stock"))
     assert answer.get_body_success() is True
-    assert status(om, "to-cancel") == ("void", "void")
-    om.update("to-extend", UpdateOrderRequest().add_extend_expiration(True))
-    advance(server, 3600)
+    assert status(om, "to-cancel") == ("void", "cancelled")  # the merchant's cancel
+    assert om.get("to-cancel").get_data().reason == "Out of stock"
+    om.create(order_request("month", 1000, shop=SHOP))  # its page has 30 days: extending never shortens them
+    om.update("to-extend", UpdateOrderRequest().add_extend_expiration(True))  # a day on its deadline
+    om.update("month", UpdateOrderRequest().add_extend_expiration(True))
+    advance(server, DAY_S + 540)  # (the live clock runs on meanwhile: a margin)
     assert status(om, "to-extend") == ("initialized", "initialized")
-    advance(server, DAY_S)
+    advance(server, 120)
     assert status(om, "to-extend") == ("expired", "expired")
+    advance(server, 2 * DAY_S)
+    assert status(om, "month") == ("initialized", "initialized")
     code, body = error_of(lambda: om.update("to-cancel", UpdateOrderRequest().add_extend_expiration(True)))
     assert code == 409 and body["success"] is False
 
@@ -323,6 +346,6 @@ def test_a_declined_order_and_an_order_id_that_needs_encoding(server: LiveServer
 
 
 def test_unknown_paths_answer_in_multisafepay_shape(server: LiveServer) -> None:
-    r = httpx.get(f"{server.url}/multisafepay/v1/json/gateways", headers={"api_key": API_KEY})
+    r = httpx.get(f"{server.url}/multisafepay/v1/json/issuers/IDEAL", headers={"api_key": API_KEY})
     assert r.status_code == 404
-    assert r.json() == {"success": False, "data": {}, "error_code": 1000, "error_info": "Not found: json/gateways"}
+    assert r.json() == {"success": False, "data": {}, "error_code": 1000, "error_info": "Not found: json/issuers/IDEAL"}

@@ -136,12 +136,12 @@ def test_cancel_at_the_bank_voids_and_returns_to_the_cancel_url(
 
 def test_notifications_of_refunds_and_expiry(server: LiveServer, om: OrderManager, receiver: Receiver) -> None:
     created = om.create(order_request("n-1", 3000, shop="http://shop.example", notify=receiver.url)).get_data()
-    om.create(order_request("n-2", 3000, shop="http://shop.example", notify=receiver.url))
+    om.create(order_request("n-2", 3000, shop="http://shop.example", notify=receiver.url, days_active=1))
     act_on_bank_page(created.payment_url)
     wait_until(lambda: len(receiver.received) >= 1)
     om.refund("n-1", RefundOrderRequest().add_currency("EUR").add_amount(1000).add_description("part"))
     wait_until(lambda: recorded_attempts(server) == 2)
-    advance(server, DAY_S)  # the refund completes after an hour, the unpaid order expires after a day
+    advance(server, DAY_S)  # the refund completes after an hour, the unpaid order's page lives a day
     wait_until(lambda: len(receiver.received) >= 4)
     seen = [(b["order_id"], b["status"], b["amount_refunded"]) for b in verified(receiver)]
     assert seen == [
@@ -153,6 +153,9 @@ def test_notifications_of_refunds_and_expiry(server: LiveServer, om: OrderManage
     events = httpx.get(f"{server.url}/api/v1/events", params={"limit": 100}, headers=AUTH).json()["data"]
     notices = [e for e in events if e["type"].startswith("multisafepay:order.we_")]
     assert sorted(e["data"]["object"]["status"] for e in notices) == sorted(b["status"] for b in verified(receiver))
+    paid = [b for b in verified(receiver) if b["order_id"] == "n-1"]
+    assert {b["payment_details"]["account_iban"] for b in paid} == {"*** 3000"}  # masked, as MultiSafepay does
+    assert all("DE89370400440532013000" not in r.body for r in receiver.received)
     refunds = verified(receiver)[2]["related_transactions"]
     assert [(r["status"], r["amount"]) for r in refunds] == [("completed", 1000)]  # type: ignore[index]
 
@@ -194,3 +197,36 @@ def test_an_acknowledged_notification_is_not_sent_again(
     wait_until(lambda: recorded_attempts(server) == 1)
     advance(server, 3600)
     assert len(receiver.received) == 1
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_the_payment_page_lets_the_customer_choose_sofort(
+    server: LiveServer, browser: Browser, shop_url: str, width: int
+) -> None:
+    """A redirect order without ``gateway``: MultiSafepay's payment page with the methods to choose
+    from (Sofort), then the bank page, then the shop. Screenshots in /tmp for a look."""
+    body = {
+        "type": "redirect", "order_id": f"choose-{width}", "currency": "EUR", "amount": 4250,
+        "description": "Bücher für Jörg", "customer": {"country": "DE", "locale": "de_DE"},
+        "payment_options": {"redirect_url": f"{shop_url}/ok", "cancel_url": f"{shop_url}/cancel"},
+    }  # fmt: skip
+    created = httpx.post(f"{server.url}/multisafepay/v1/json/orders", json=body, headers={"api_key": API_KEY})
+    context = browser.new_context(locale="de-DE", viewport={"width": width, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(created.json()["data"]["payment_url"])
+        method = page.get_by_test_id("method-DIRECTBANK")
+        assert method.is_checked() and method.is_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing overflows sideways
+        assert page.evaluate("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+        page.screenshot(path=f"/tmp/msp_payment_page_{width}.png", full_page=True)
+        page.get_by_test_id("continue").click()
+        page.get_by_test_id("approve").click()
+        page.wait_for_url(f"{shop_url}/ok?transactionid=choose-{width}")
+    finally:
+        context.close()
+    order = httpx.get(f"{server.url}/multisafepay/v1/json/orders/choose-{width}", headers={"api_key": API_KEY})
+    assert (order.json()["data"]["status"], order.json()["data"]["payment_details"]["type"]) == (
+        "completed",
+        "DIRECTBANK",
+    )

@@ -10,13 +10,18 @@ from datetime import UTC, datetime
 
 import pytest
 
+from kasse.dialects.multisafepay import cart, notifications, translate
 from kasse.dialects.multisafepay import errors as msp_errors
-from kasse.dialects.multisafepay import notifications, translate
 from kasse.domain import errors
 from kasse.domain.models import Event, Method, Payment
 from kasse.domain.states import PaymentState, RefundState
 from kasse.domain.webhooks import EndpointStatus, WebhookEndpoint
 from tests.msp_helpers import Webhook
+from tests.msp_sdk import load
+
+load()
+
+from multisafepay.util.total_amount import calculate_total_amount_cents  # noqa: E402
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SEED_STATUSES = {"initialized", "uncleared", "completed", "void", "expired"}
@@ -95,3 +100,31 @@ def test_a_rendered_notification_validates_with_the_sdk() -> None:
 )
 def test_what_acknowledges_a_notification(text: str, ok: bool) -> None:
     assert notifications.acknowledged(200, text) is ok
+
+
+_TABLES = {
+    "tax_tables": {
+        "default": {"shipping_taxed": True, "rate": 0.21},
+        "alternate": [{"name": "BTW9", "rules": [{"rate": 0.09}]}, {"name": "none", "rules": [{"rate": 0}]}],
+    }
+}
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        [{"unit_price": 10, "quantity": 2, "tax_table_selector": "BTW9"}],
+        [{"unit_price": "8.40", "quantity": 1, "tax_table_selector": "other"}],  # the default table
+        [{"unit_price": 0.333, "quantity": 3, "tax_table_selector": "BTW9"}, {"unit_price": 5, "quantity": 1}],
+        [
+            {"unit_price": 90, "quantity": 3, "tax_table_selector": "none"},
+            {"unit_price": -90, "quantity": 2, "tax_table_selector": "none"},
+            {"unit_price": 10, "quantity": 1, "tax_table_selector": "BTW9"},
+        ],
+    ],
+)
+def test_cart_totals_are_the_sdks(items: list[dict[str, object]]) -> None:
+    """Kasse's cart total is what the SDK's own mirror of the API computes (tax per line, rounded half up
+    at the end), so a refund by item refunds what MultiSafepay would."""
+    data = {"shopping_cart": {"items": items}, "checkout_options": _TABLES}
+    assert cart.total_minor(data["shopping_cart"], _TABLES) == calculate_total_amount_cents(data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kasse.delivery.render import DeliveryPolicy, Outbound
 from kasse.dialects._base import Dialect
-from kasse.dialects.multisafepay import notifications, pages, provider_events, redirects, routes, rules
+from kasse.dialects.multisafepay import catalog, notifications, pages, provider_events, redirects, routes, rules
 
 __all__ = ["DIALECT"]
 
@@ -16,7 +16,7 @@ DIALECT = Dialect(
         DeliveryPolicy(acknowledged=notifications.acknowledged, retry_schedule_s=notifications.RETRY_SCHEDULE_S),
     ),
     return_url=redirects.msp_return_url,
-    routers=(routes.router,),
+    routers=(catalog.router, routes.router),  # the catalog first: routes ends with its catch-all
     pages=(pages.router,),
     derive_events=provider_events.derive,
 )

@@ -26,8 +26,26 @@ MISSING_DATA = 1016
 INVALID_COUNTRY = 1018
 GATEWAY_UNAVAILABLE = 1023
 REFUSED = 1024
+INCORRECT_ITEM_PRICE = 1031
 INVALID_API_KEY = 1032
 CANNOT_REFUND = 1034
+
+# How MultiSafepay words each code (the headings of its error reference).
+TITLES = {
+    UNKNOWN: "Unknown error",
+    INVALID_AMOUNT: "Invalid amount",
+    INVALID_CURRENCY: "Invalid currency",
+    INVALID_ORDER_ID: "Invalid transaction ID",
+    INVALID_DESCRIPTION: "Invalid description",
+    INVALID_VARIABLE: "Invalid variable",
+    MISSING_DATA: "Missing data",
+    INVALID_COUNTRY: "Invalid country code",
+    GATEWAY_UNAVAILABLE: "Gateway unavailable",
+    REFUSED: "Transaction refused",
+    INCORRECT_ITEM_PRICE: "Incorrect item price",
+    INVALID_API_KEY: "Invalid API key",
+    CANNOT_REFUND: "Cannot refund transaction",
+}
 
 
 class MspError(Exception):
@@ -84,12 +102,36 @@ DOMAIN_CODES: dict[ErrorCode, tuple[int, int]] = {
 }
 
 
+# What MultiSafepay adds to the heading, in its words: never the engine's message, which names Kasse's
+# ids (``pay_…``) and its states (``requires_action``).
+_DETAILS: dict[ErrorCode, str] = {
+    E.AMOUNT_OUT_OF_RANGE: "the minimum amount for this payment method is 10",
+    E.AMOUNT_TOO_LARGE: "the refund amount exceeds the amount left to refund",
+    E.ALREADY_REFUNDED: "the order has already been refunded",
+    E.PAYMENT_NOT_REFUNDABLE: "the order has not been paid",
+    E.REFUND_WINDOW_EXPIRED: "the order is too old to be refunded",
+    E.CURRENCY_NOT_SUPPORTED: "this payment method only accepts EUR",
+    E.COUNTRY_NOT_SUPPORTED: "this payment method is not available in the customer's country",
+    E.PAYMENT_NOT_OPEN: "the order is no longer initialized",
+    E.PAYMENT_EXPIRED: "the order has expired",
+    E.INVALID_STATE: "the order cannot be changed in its current status",
+}
+
+
+def titled(code: int, detail: str | None = None) -> str:
+    title = TITLES.get(code, TITLES[UNKNOWN])
+    return f"{title}: {detail}" if detail else title
+
+
+# Errors about the request itself: their message names the field and the rule, never an id or a state.
+_ABOUT_THE_REQUEST = frozenset({
+    E.PARAMETER_INVALID, E.PARAMETER_MISSING, E.PARAMETER_UNKNOWN, E.UNSUPPORTED_MEDIA_TYPE,
+    E.URL_INVALID, E.URL_REFUSED, E.INVALID_AMOUNT, E.INVALID_CURRENCY, E.INVALID_EXPIRES_IN,
+    E.CURRENCY_COUNTRY_MISMATCH, E.CAPTURE_METHOD_NOT_SUPPORTED,
+})  # fmt: skip
+
+
 def from_domain(exc: DomainError) -> MspError:
     code, status = DOMAIN_CODES[exc.code]
-    if code == INVALID_ORDER_ID:
-        return MspError(code, "Invalid transaction ID", status)
-    if code == INVALID_API_KEY:
-        return MspError(code, "Invalid API key", status)
-    if code == REFUSED:
-        return MspError(code, f"Transaction refused: {exc.message}", status)
-    return MspError(code, exc.message, status)
+    detail = exc.message if exc.code in _ABOUT_THE_REQUEST else _DETAILS.get(exc.code)
+    return MspError(code, titled(code, detail), status)

@@ -50,8 +50,9 @@ def derive(tx: Tx, event: Event, obj: Payment | Capture | Refund) -> list[Event]
     # An earlier notification of this order in this unit of work is superseded by this one.
     tx.events[:] = [e for e in tx.events if not (e.type.startswith(PREFIX) and e.payment_id == payment.id)]
     refunds = tx.store.refunds_of(merchant_id=tx.merchant_id, payment_id=payment.id)
+    captures = tx.store.captures_of(merchant_id=tx.merchant_id, payment_id=payment.id)
     data = {
-        "object": order_out(payment, refunds),
+        "object": order_out(payment, refunds, captures=captures),
         "notification_method": order.notification_method,
         "cause": event.type,
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -15,13 +16,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from kasse.dialects.multisafepay import errors as e
-from kasse.dialects.multisafepay import ids
+from kasse.dialects.multisafepay import ids, refund_rules
 from kasse.dialects.multisafepay.data import MspOrderData
 from kasse.dialects.multisafepay.rules import RULES
 from kasse.dialects.multisafepay.schemas import OrderIn, RefundIn, UpdateIn, parse
 from kasse.dialects.multisafepay.translate import GATEWAY, bank_page_url, order_out, payment_page_url, transaction_id
+from kasse.domain.clock import utc
 from kasse.domain.errors import DomainError
 from kasse.domain.models import Method, Payment, Refund
+from kasse.domain.rules import DAY_S
 from kasse.edge.auth import Authenticator, Presented, bearer, header, query
 from kasse.edge.errors import dialect_route
 from kasse.edge.request import base_url, json_body, kasse_of, targets_of
@@ -35,6 +38,7 @@ __all__ = ["router"]
 
 log = logging.getLogger(__name__)
 ORIGIN = "multisafepay"
+PAGE_DAYS = 30  # a payment page's lifetime without days_active / seconds_active (DaysActive.yaml)
 
 
 def _render(exc: Exception) -> Response:
@@ -88,32 +92,49 @@ def _ok(data: Any, status: int = 200) -> JSONResponse:
 # --- create ------------------------------------------------------------------------------------
 
 
-def _command(order: OrderIn) -> payments.CreatePayment:
+def _lifetime_s(order: OrderIn) -> int:
+    """A direct order is at the bank at once: Sofort's day. A redirect order's payment page lives
+    ``seconds_active``, else ``days_active`` days, else 30 days (``DaysActive.yaml``); once the customer
+    goes on to Sofort, the day starts (pages.py)."""
+    if order.type == "direct":
+        return RULES.action_window_s
+    return order.seconds_active or (order.days_active or PAGE_DAYS) * DAY_S
+
+
+def _command(order: OrderIn, raw: dict[str, Any]) -> payments.CreatePayment:
     """The engine's command; what only MultiSafepay knows is checked here, the rules by the engine."""
     if order.type not in ("redirect", "direct"):
-        raise e.MspError(e.UNKNOWN, f"Invalid type '{order.type}': Kasse supports redirect and direct orders")
-    if (order.gateway or "").upper() != GATEWAY:
-        raise e.MspError(e.GATEWAY_UNAVAILABLE, f"Gateway unavailable: '{order.gateway}' (Kasse offers DIRECTBANK)")
+        raise e.MspError(e.UNKNOWN, e.titled(e.UNKNOWN, f"the order type '{order.type}' is not supported"))
+    gateway = (order.gateway or "").upper()
+    # Without a gateway a redirect order opens the payment page, where the customer chooses the method.
+    if gateway != GATEWAY and (gateway or order.type == "direct"):
+        raise e.MspError(e.GATEWAY_UNAVAILABLE, e.titled(e.GATEWAY_UNAVAILABLE))
     options = order.payment_options
     customer = order.customer.model_dump(exclude_none=True) if order.customer else {}
     country = customer.get("country")
     if isinstance(country, str):
         customer["country"] = country = country.upper()
-    expires_in_s = order.seconds_active or (order.days_active * 86_400 if order.days_active else None)
     provider_data = MspOrderData(
-        type=order.type, gateway=GATEWAY,
+        type=order.type, gateway=gateway,
         notification_method=((options.notification_method if options else None) or "POST").upper(),
         var1=order.var1, var2=order.var2, var3=order.var3,
         gateway_info=order.gateway_info.model_dump(exclude_none=True) if order.gateway_info is not None else None,
-        custom_info=order.custom_info,
+        custom_info=order.custom_info, shopping_cart=_raw(raw, "shopping_cart"),
+        checkout_options=_raw(raw, "checkout_options"), order_adjustment=_raw(raw, "order_adjustment"),
     ).as_dict()  # fmt: skip
     return payments.CreatePayment(
         amount_minor=order.amount, currency=order.currency.upper(), method=Method.SOFORT, origin=ORIGIN,
         country=country if isinstance(country, str) else None, description=order.description,
         reference=order.order_id, return_url=options.redirect_url if options else None,
         cancel_url=options.cancel_url if options else None, customer=customer, provider_data=provider_data,
-        expires_in_s=expires_in_s,
+        expires_in_s=_lifetime_s(order),
     )  # fmt: skip
+
+
+def _raw(payload: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """A part kept as the shop sent it (validated by its wire model before)."""
+    value = payload.get(key)
+    return dict(value) if isinstance(value, dict) else None
 
 
 def _with_endpoint(provider_data: dict[str, Any], endpoint_id: str) -> dict[str, Any]:
@@ -131,8 +152,10 @@ def _create_order(
     return payment
 
 
-def _create(kasse: Kasse, who: Account, order: OrderIn, base_url: str, targets: TargetGuard) -> dict[str, Any]:
-    cmd = _command(order)
+def _create(
+    kasse: Kasse, who: Account, order: OrderIn, raw: dict[str, Any], base_url: str, targets: TargetGuard
+) -> dict[str, Any]:
+    cmd = _command(order, raw)
     payments.validate(cmd, RULES)  # before anything is written (rule 8)
     raw_url = order.payment_options.notification_url if order.payment_options else None
     # The webhook target policy, before the transaction (resolving a name must not hold it open).
@@ -143,7 +166,9 @@ def _create(kasse: Kasse, who: Account, order: OrderIn, base_url: str, targets: 
         run = kasse.run_locked if notification_url else kasse.run
         payment = run(who.merchant_id, _create_order, cmd, order.order_id, notification_url, who.api_key)
     except ExternalIdTaken:
-        raise e.MspError(e.INVALID_ORDER_ID, "Invalid transaction ID: this order_id is already used", 409) from None
+        raise e.MspError(
+            e.INVALID_ORDER_ID, e.titled(e.INVALID_ORDER_ID, "this order_id is already used"), 409
+        ) from None
     if order.type == "direct":
         data = order_out(payment, [], base_url)
         data["payment_url"] = bank_page_url(payment, base_url)
@@ -155,7 +180,7 @@ def _create(kasse: Kasse, who: Account, order: OrderIn, base_url: str, targets: 
 @router.post("/json/orders")
 def create_order(request: Request, who: Merchant, payload: Body) -> Response:
     order = parse(OrderIn, payload)
-    return _ok(_create(kasse_of(request), who, order, base_url(request), targets_of(request)))
+    return _ok(_create(kasse_of(request), who, order, payload, base_url(request), targets_of(request)))
 
 
 # --- get ---------------------------------------------------------------------------------------
@@ -166,7 +191,7 @@ def _find(tx_or_store: Any, merchant_id: str, order_id: str) -> Payment:
         merchant_id=merchant_id, origin=ORIGIN, reference=order_id
     )
     if payment is None:
-        raise e.MspError(e.INVALID_ORDER_ID, "Invalid transaction ID", 404)
+        raise e.MspError(e.INVALID_ORDER_ID, e.titled(e.INVALID_ORDER_ID), 404)
     return payment
 
 
@@ -174,7 +199,8 @@ def _get(kasse: Kasse, who: Account, order_id: str, base_url: str) -> dict[str, 
     with kasse.read() as store:
         payment = _find(store, who.merchant_id, order_id)
         found = store.refunds_of(merchant_id=who.merchant_id, payment_id=payment.id)
-    return order_out(payment, found, base_url)
+        captures = store.captures_of(merchant_id=who.merchant_id, payment_id=payment.id)
+    return order_out(payment, found, base_url, captures=captures)
 
 
 @router.get("/json/orders/{order_id:path}")
@@ -185,16 +211,27 @@ def get_order(request: Request, order_id: str, who: Merchant) -> Response:
 # --- refunds -----------------------------------------------------------------------------------
 
 
-def _refund(kasse: Kasse, who: Account, order_id: str, body: RefundIn) -> dict[str, Any]:
+def _ask(payment: Payment, body: RefundIn, raw: dict[str, Any]) -> refund_rules.RefundAsk:
+    if body.checkout_data is not None:
+        return refund_rules.by_item(payment, raw["checkout_data"])
     amount = body.amount or None  # none or 0: the whole rest (Refund.yaml)
     if amount is not None and amount < 0:
-        raise e.MspError(e.INVALID_AMOUNT, "Invalid amount: a refund amount is positive")
+        raise e.MspError(e.INVALID_AMOUNT, e.titled(e.INVALID_AMOUNT, "a refund amount is positive"))
+    return refund_rules.RefundAsk(amount)
 
+
+def _refund(kasse: Kasse, who: Account, order_id: str, body: RefundIn, raw: dict[str, Any]) -> dict[str, Any]:
     def create(tx: Tx) -> Refund:
         payment = _find(tx.store, who.merchant_id, order_id)
         if body.currency is not None and body.currency.upper() != payment.currency:
-            raise e.MspError(e.INVALID_CURRENCY, f"Invalid currency: the order is in {payment.currency}")
-        refund = refunds.create_refund(tx, payment.id, amount_minor=amount, reason=body.description)
+            raise e.MspError(e.INVALID_CURRENCY, e.titled(e.INVALID_CURRENCY, f"the order is in {payment.currency}"))
+        ask = _ask(payment, body, raw)
+        earlier = tx.store.refunds_of(merchant_id=who.merchant_id, payment_id=payment.id)
+        amount = payment.amount_refundable_minor if ask.amount_minor is None else ask.amount_minor
+        refund_rules.refuse_duplicate(earlier, amount, tx.now)
+        if ask.cart_after is not None:  # before the refund, so that its notification shows the new cart
+            payments.update_details(tx, payment.id, provider_data={"shopping_cart": ask.cart_after})
+        refund = refunds.create_refund(tx, payment.id, amount_minor=ask.amount_minor, reason=body.description)
         ids.record_refund(tx, refund)
         return refund
 
@@ -205,7 +242,7 @@ def _refund(kasse: Kasse, who: Account, order_id: str, body: RefundIn) -> dict[s
 
 @router.post("/json/orders/{order_id:path}/refunds")
 def refund_order(request: Request, order_id: str, who: Merchant, payload: Body) -> Response:
-    return _ok(_refund(kasse_of(request), who, order_id, parse(RefundIn, payload)))
+    return _ok(_refund(kasse_of(request), who, order_id, parse(RefundIn, payload), payload))
 
 
 # --- update / cancel ---------------------------------------------------------------------------
@@ -216,14 +253,18 @@ _CANCEL = frozenset({"cancelled", "canceled", "void"})
 def _update(kasse: Kasse, who: Account, order_id: str, body: UpdateIn) -> None:
     status = (body.status or "").lower()
     if status and status not in _CANCEL and status != "shipped":
-        raise e.MspError(e.MISSING_DATA, f"Invalid status '{body.status}': use cancelled (or shipped)")
+        raise e.MspError(e.MISSING_DATA, e.titled(e.MISSING_DATA, f"the status '{body.status}' is not supported"))
 
     def change(tx: Tx) -> None:
         payment = _find(tx.store, who.merchant_id, order_id)
         if status in _CANCEL:
+            if body.reason:  # before the cancel, so that its notification carries it
+                payments.update_details(tx, payment.id, provider_data={"reason": body.reason})
             payments.cancel(tx, payment.id, reason="requested_by_merchant")
         elif body.extend_expiration:
-            payments.extend_expiry(tx, payment.id, by_s=86_400)  # a Sofort order's lifetime once more
+            # One more day on its deadline (never shorter: a payment page may have weeks left).
+            left_s = max(0, math.ceil((utc(payment.expires_at) - tx.now).total_seconds()))
+            payments.extend_expiry(tx, payment.id, by_s=left_s + DAY_S)
 
     kasse.run(who.merchant_id, change)
 

@@ -1,12 +1,27 @@
 """Wire models of the Orders API in MultiSafepay's own words (what the SDK's ``OrderRequest``,
 ``RefundOrderRequest`` and ``UpdateOrderRequest`` send). Unknown fields are ignored, as MultiSafepay
-ignores fields a payment method does not use (shopping carts, plugin info, Google Analytics, ...)."""
+ignores fields a payment method does not use (plugin info, Google Analytics, ...); the shopping cart,
+checkout options and order adjustment are kept and returned with the order.
+
+Numbers are read as MultiSafepay reads them: an ``amount`` of ``1000``, ``1000.0`` or ``"1000"`` is 1000
+cents (older official wrappers send floats and strings), a fraction of a cent is refused; an
+``order_id`` or ``var1..3`` sent as a JSON number is its decimal text."""
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+)
 
 from kasse.dialects.multisafepay import errors as e
 from kasse.domain.urls import require_http_url
@@ -17,6 +32,41 @@ Text = Annotated[str, Field(max_length=1000)]
 
 Url = Annotated[str, AfterValidator(require_http_url)]
 M = TypeVar("M", bound=BaseModel)
+
+
+_DIGITS = 18
+
+
+def _whole_cents(value: object) -> object:
+    """``1000``, ``1000.0`` and ``"1000"`` are 1000; anything else is left for the strict check to refuse."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer() and abs(value) < 10**_DIGITS:
+        return int(value)
+    if isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            return value
+        # Bounded before int(): "1e999999999" must not become a billion-digit number.
+        if number.is_finite() and number.adjusted() < _DIGITS and number == number.to_integral_value():
+            return int(number)
+    return value
+
+
+def _number_as_text(value: object) -> object:
+    """A JSON number where text is expected (``"order_id": 12345``) is its decimal text."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value
+
+
+Cents = Annotated[StrictInt, BeforeValidator(_whole_cents)]  # any whole number: cents, days, seconds
+Var = Annotated[str, BeforeValidator(_number_as_text), Field(max_length=100)]
 
 
 class _In(BaseModel):
@@ -62,28 +112,46 @@ class GatewayInfoIn(_In):
     account_holder_bic: Text | None = None
 
 
+class CartItemIn(BaseModel):
+    """A cart line (``shopping_cart.items[]``): kept as sent; its price and quantity must be numbers."""
+
+    model_config = ConfigDict(extra="allow")
+    unit_price: Annotated[Decimal, Field(gt=-(10**9), lt=10**9)]
+    quantity: Annotated[Decimal, Field(gt=-(10**6), lt=10**6)]
+    merchant_item_id: Annotated[str, BeforeValidator(_number_as_text)] | None = None
+    tax_table_selector: str | None = None
+
+
+class CartIn(_In):
+    items: Annotated[list[CartItemIn], Field(max_length=500)]
+
+
 class OrderIn(_In):
     type: Annotated[str, Field(max_length=20)]
     gateway: Annotated[str, Field(max_length=40)] | None = None
-    order_id: Annotated[str, Field(min_length=1, max_length=50)]
+    order_id: Annotated[str, BeforeValidator(_number_as_text), Field(min_length=1, max_length=50)]
     currency: Annotated[str, Field(max_length=3)]
-    amount: StrictInt
+    amount: Cents
     description: Annotated[str, Field(min_length=1, max_length=200)]
     payment_options: PaymentOptionsIn | None = None
     customer: CustomerIn | None = None
     gateway_info: GatewayInfoIn | None = None
-    days_active: Annotated[StrictInt, Field(ge=1, le=365)] | None = None
-    seconds_active: Annotated[StrictInt, Field(ge=1, le=365 * 86_400)] | None = None
-    var1: Annotated[str, Field(max_length=100)] | None = None
-    var2: Annotated[str, Field(max_length=100)] | None = None
-    var3: Annotated[str, Field(max_length=100)] | None = None
+    days_active: Annotated[Cents, Field(ge=1, le=365)] | None = None  # "30" too, as older wrappers send it
+    seconds_active: Annotated[Cents, Field(ge=1, le=365 * 86_400)] | None = None
+    var1: Var | None = None
+    var2: Var | None = None
+    var3: Var | None = None
     custom_info: dict[str, Any] | None = None
+    shopping_cart: CartIn | None = None
+    checkout_options: dict[str, Any] | None = None
+    order_adjustment: dict[str, Any] | None = None
 
 
 class RefundIn(_In):
-    amount: StrictInt | None = None  # none (or 0): the whole rest
+    amount: Cents | None = None  # none (or 0): the whole rest
     currency: Annotated[str, Field(max_length=3)] | None = None
     description: Annotated[str, Field(max_length=200)] | None = None
+    checkout_data: CartIn | None = None  # a refund by item: the cart as it is to be afterwards
 
 
 class UpdateIn(_In):
@@ -102,6 +170,7 @@ _FIELD_CODES = {
     "var2": e.INVALID_VARIABLE,
     "var3": e.INVALID_VARIABLE,
     "country": e.INVALID_COUNTRY,
+    "unit_price": e.INCORRECT_ITEM_PRICE,
 }
 
 

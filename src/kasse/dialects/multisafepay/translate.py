@@ -1,16 +1,18 @@
 """Pure mapping between the engine and MultiSafepay's words: order and transaction statuses (Sofort
-seed table), the order object of ``GET json/orders/{order_id}`` and its refunds."""
+seed table), the order object of ``GET json/orders/{order_id}`` and its refunds (parts in shapes.py)."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, assert_never
 
+from kasse.dialects.multisafepay import cart
 from kasse.dialects.multisafepay.data import MspOrderData
-from kasse.domain.clock import utc
-from kasse.domain.models import Payment, Refund
-from kasse.domain.states import PaymentState, RefundState
+from kasse.dialects.multisafepay.shapes import customer_out, masked, system_cost, time_out
+from kasse.domain.models import Capture, Payment, Refund
+from kasse.domain.states import CaptureState, PaymentState, RefundState
 
 __all__ = [
     "GATEWAY",
@@ -71,10 +73,6 @@ def transaction_id(object_id: str) -> int:
     return int(hashlib.sha256(object_id.encode()).hexdigest()[:12], 16) % 9_000_000_000 + 1_000_000_000
 
 
-def _time(value: datetime | None) -> str | None:
-    return None if value is None else utc(value).strftime("%Y-%m-%dT%H:%M:%S")
-
-
 def payment_page_url(payment: Payment, base_url: str) -> str:
     return f"{base_url}/multisafepay/pay/{payment.redirect_token}"
 
@@ -84,47 +82,99 @@ def bank_page_url(payment: Payment, base_url: str) -> str:
 
 
 def _account(payment: Payment) -> dict[str, Any]:
+    """The payer's account: as given with a direct order, else the hosted bank page's test account once
+    paid; the IBAN masked as MultiSafepay masks it."""
     given = MspOrderData.of(payment).gateway_info or {}
     paid = payment.status not in (PaymentState.REQUIRES_ACTION, PaymentState.CANCELED, PaymentState.EXPIRED)
     iban = given.get("account_holder_iban") or given.get("account_id") or (_TEST_ACCOUNT["iban"] if paid else None)
     return {
         "account_holder_name": given.get("account_holder_name") or (_TEST_ACCOUNT["holder"] if paid else None),
-        "account_id": iban,
-        "account_iban": iban,
+        "account_id": masked(iban),
+        "account_iban": masked(iban),
         "account_bic": given.get("account_holder_bic") or (_TEST_ACCOUNT["bic"] if paid else None),
     }
 
 
 def _refund_out(payment: Payment, refund: Refund) -> dict[str, Any]:
-    status = refund_status(refund.status)
+    """A refund in ``related_transactions`` (``RelatedTransactions.yaml``)."""
     return {
-        "transaction_id": transaction_id(refund.id),
-        "order_id": payment.reference,
-        "type": "refund",
-        "payment_method": GATEWAY,
         "amount": refund.amount_minor,
+        "costs": [],
+        "created": time_out(refund.created_at),
         "currency": refund.currency,
         "description": refund.reason or f"Refund {payment.reference}",
-        "status": status,
-        "financial_status": status,
-        "created": _time(refund.created_at),
-        "modified": _time(refund.updated_at),
+        "modified": time_out(refund.updated_at),
+        "order_id": payment.reference,
+        "refund_order_id": None,
+        "status": refund_status(refund.status),
+        "transaction_id": transaction_id(refund.id),
+        "type": "refund",
     }
 
 
-def order_out(payment: Payment, refunds: list[Refund], base_url: str | None = None) -> dict[str, Any]:
+def _completed_at(payment: Payment, captures: Sequence[Capture]) -> datetime | None:
+    """When the money arrived (the capture settled): fixed from then on, whatever happens later."""
+    if payment.status is not PaymentState.SUCCEEDED:
+        return None
+    settled = [c.updated_at for c in captures if c.status is CaptureState.SUCCEEDED]
+    return min(settled) if settled else payment.updated_at
+
+
+def _modified_at(payment: Payment, refunds: list[Refund]) -> datetime:
+    """The last change of the order or of one of its refunds (a refund completing changes the order)."""
+    return max([payment.updated_at, *(r.updated_at for r in refunds)])
+
+
+def _financial_status(payment: Payment, status: str) -> str:
+    """A merchant's cancel (``PATCH status=cancelled``) is ``cancelled`` money-wise, the order ``void``."""
+    if payment.status is PaymentState.CANCELED and payment.cancellation_reason == "requested_by_merchant":
+        return "cancelled"
+    return status
+
+
+def _reason(payment: Payment, data: MspOrderData) -> str:
+    if data.reason:
+        return data.reason
+    paid = payment.status in (PaymentState.PROCESSING, PaymentState.SUCCEEDED)
+    return "SUCCESS" if paid else ""
+
+
+def _costs(payment: Payment, tid: int, completed: datetime | None) -> list[dict[str, Any]]:
+    return [] if completed is None else [system_cost(tid, payment.currency, completed)]
+
+
+def _cart(data: MspOrderData) -> dict[str, Any]:
+    """The cart, its tax tables and adjustment as sent; the adjustment computed from the cart if not sent."""
+    out: dict[str, Any] = {}
+    if data.shopping_cart is not None:
+        out["shopping_cart"] = data.shopping_cart
+        out["order_adjustment"] = data.order_adjustment or cart.order_adjustment(
+            data.shopping_cart, data.checkout_options
+        )
+    elif data.order_adjustment is not None:
+        out["order_adjustment"] = data.order_adjustment
+    if data.checkout_options is not None:
+        out["checkout_options"] = data.checkout_options
+    return out
+
+
+def order_out(
+    payment: Payment, refunds: list[Refund], base_url: str | None = None, *, captures: Sequence[Capture] = ()
+) -> dict[str, Any]:
     """The order object (MultiSafepay ``getOrder.json``; the SDK's ``Order`` model). ``base_url`` None:
     without the page URLs (notifications are rendered away from any request)."""
     status = order_status(payment)
     data = MspOrderData.of(payment)
     tid = transaction_id(payment.id)
     account = _account(payment)
+    gateway = data.gateway or None
+    completed = _completed_at(payment, captures)
     order: dict[str, Any] = {
         "transaction_id": tid,
         "order_id": payment.reference,
-        "created": _time(payment.created_at),
-        "modified": _time(payment.updated_at),
-        "completed": _time(payment.updated_at) if payment.status is PaymentState.SUCCEEDED else None,
+        "created": time_out(payment.created_at),
+        "modified": time_out(_modified_at(payment, refunds)),
+        "completed": time_out(completed),
         "currency": payment.currency,
         "amount": payment.amount_minor,
         "amount_refunded": payment.amount_refunded_minor,
@@ -132,38 +182,40 @@ def order_out(payment: Payment, refunds: list[Refund], base_url: str | None = No
         "description": payment.description,
         "items": None,
         "status": status,
-        "financial_status": status,
-        "reason": "",
-        "reason_code": "",
+        "financial_status": _financial_status(payment, status),
+        "reason": _reason(payment, data),
+        "reason_code": None,
         "fastcheckout": "NO",
         "var1": data.var1,
         "var2": data.var2,
         "var3": data.var3,
         "custom_info": data.custom_info or {"custom_1": None, "custom_2": None, "custom_3": None},
-        "customer": dict(payment.customer),
+        "customer": customer_out(payment.customer),
         "payment_details": {
             **account,
-            "type": GATEWAY,
+            "type": gateway,
             "external_transaction_id": str(tid),
             "issuer_id": None,
             "recurring_flow": None,
             "recurring_id": None,
             "recurring_model": None,
+            "response_code": None,
         },
         "payment_methods": [
             {
-                "type": GATEWAY,
+                "type": gateway,
                 "amount": payment.amount_minor,
                 "currency": payment.currency,
                 "status": payment_status(payment.status),
                 "description": payment.description,
                 "account_id": account["account_id"],
                 "external_transaction_id": str(tid),
-                "payment_description": "Sofort",
+                "payment_description": "Sofort" if gateway else None,
             }
         ],
-        "costs": [],
+        "costs": _costs(payment, tid, completed),
         "related_transactions": [_refund_out(payment, r) for r in refunds] or None,
+        **_cart(data),
     }
     if base_url is not None and payment.status is PaymentState.REQUIRES_ACTION:
         direct = data.type == "direct"
