@@ -4,6 +4,9 @@ and the shapes a shop reads (both databases, through the stripe package where it
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urljoin
+
 import httpx
 import pytest
 import stripe
@@ -101,6 +104,10 @@ def test_a_charge_has_a_receipt_page(sdk: LiveKasse) -> None:
     assert ch.receipt_url is not None and ch.receipt_url.startswith(f"{sdk.url}/stripe/receipts/")
     page = httpx.get(ch.receipt_url, params={"lang": "en"})
     assert page.status_code == 200 and "Receipt" in page.text and "€10.99" in page.text
+    stylesheet = re.search(r'<link rel="stylesheet" href="([^"]+)"', page.text)
+    assert stylesheet is not None  # relative to the page, as on the bank page: it must load from there
+    css = httpx.get(urljoin(ch.receipt_url, stylesheet.group(1)))
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
     assert httpx.get(f"{sdk.url}/stripe/receipts/nothing").status_code == 404
     pending = new_source()  # not charged: no receipt yet
     token = pending.redirect.url.rsplit("/", 1)[-1]

@@ -16,6 +16,7 @@ from kasse.pages.i18n import format_amount, translator
 __all__ = ["receipt_path", "router"]
 
 router = APIRouter(prefix="/stripe", include_in_schema=False)
+router.get("/receipts/static/{name}")(kit.static)  # the stylesheet, relative to the page as on the bank page
 
 
 def receipt_path(redirect_token: str) -> str:
