@@ -14,8 +14,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kasse.config import Settings
+from kasse.config import Settings, sqlite_path
 from kasse.domain.errors import DomainError
+from kasse.domain.events import is_known_type_filter
+from kasse.domain.money import format_money
+from kasse.domain.states import PaymentState
 from kasse.engine import timers
 from kasse.engine.merchants import SANDBOX, create_merchant, ensure_sandbox_merchant
 from kasse.engine.unit import Kasse
@@ -26,7 +29,11 @@ if TYPE_CHECKING:
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(help="Kasse: a stateful payment gateway and sandbox for Sofort and Klarna.", no_args_is_help=True)
+app = typer.Typer(
+    help="Kasse: a stateful payment gateway and sandbox for Sofort and Klarna.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 merchant_app = typer.Typer(help="Merchants and their credentials.", no_args_is_help=True)
 clock_app = typer.Typer(help="A merchant's clock.", no_args_is_help=True)
 payments_app = typer.Typer(help="Payments.", no_args_is_help=True)
@@ -42,7 +49,13 @@ console = Console()
 err = Console(stderr=True)
 
 DatabaseOpt = Annotated[
-    str | None, typer.Option("--database", help="Database URL (default: KASSE_DATABASE_URL or sqlite:///kasse.db)")
+    str | None,
+    typer.Option(
+        "--database",
+        help="Database URL (default: KASSE_DATABASE_URL, else SQLite in $XDG_DATA_HOME/kasse/kasse.db, "
+        "the same file kasse serve uses)",
+        show_default=False,
+    ),
 ]
 MerchantOpt = Annotated[str, typer.Option("--merchant", "-m", help="Merchant id")]
 
@@ -51,15 +64,51 @@ def _settings(database: str | None = None, **overrides: object) -> Settings:
     return Settings.from_env(database_url=database, **overrides)
 
 
-def _kasse(settings: Settings) -> Kasse:
+def _kasse(settings: Settings, *, create: bool = False) -> Kasse:
+    """The engine on the configured database. Only ``serve``, ``worker`` and ``migrate`` (``create``) may
+    make a new database; every other command refuses to run on one that is not there, instead of
+    silently working on an empty one the server never sees."""
     from kasse.dialects import registry
 
+    path = sqlite_path(settings.database_url)
+    if path is not None:
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.exists():
+            err.print(
+                f"No Kasse database at {path}: start the server first (kasse serve, or make serve), "
+                "or point --database / KASSE_DATABASE_URL at its database.",
+                soft_wrap=True,
+                highlight=False,
+            )
+            raise typer.Exit(1)
     database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     kasse = Kasse(database, hooks=registry.hooks())
     kasse.db.migrate()
     if settings.create_sandbox_merchant:
         ensure_sandbox_merchant(kasse)
     return kasse
+
+
+def _require_merchant(kasse: Kasse, merchant_id: str) -> None:
+    with kasse.read() as store:
+        if store.get_merchant(merchant_id=merchant_id) is None:
+            err.print(f"No such merchant: {merchant_id} (--merchant)", soft_wrap=True, highlight=False)
+            raise typer.Exit(2)
+
+
+def _port_busy(host: str, port: int) -> bool:
+    """Whether another process listens on ``host:port`` (checked before anything is printed)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 def _deliverer(kasse: Kasse, settings: Settings, **options: Any) -> Deliverer:
@@ -91,7 +140,15 @@ def serve(
 
     settings = _settings(database, host=host, port=port, processes=processes)
     settings = replace(settings, run_workers=workers)
-    kasse = _kasse(settings)
+    if _port_busy(settings.host, settings.port):
+        err.print(
+            f"Port {settings.port} on {settings.host} is in use (another kasse serve?): "
+            "stop it, or choose another with --port or KASSE_PORT.",
+            soft_wrap=True,
+            highlight=False,
+        )
+        raise typer.Exit(1)
+    kasse = _kasse(settings, create=True)
     print_banner(console, settings)
     # An open event stream (`kasse listen`) would otherwise hold shutdown for up to an hour; listeners
     # reconnect with Last-Event-ID, so cutting them off after a few seconds loses nothing.
@@ -127,7 +184,7 @@ def worker(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _settings(database)
-    kasse = _kasse(settings)
+    kasse = _kasse(settings, create=True)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per delivery is noise
     deliverer = _deliverer(kasse, settings, lease_s=lease_seconds)
     loops = [Scheduler(kasse, interval_s=interval), DeliveryWorker(deliverer, interval_s=interval)]
@@ -148,8 +205,8 @@ def worker(
 
 @app.command()
 def migrate(database: DatabaseOpt = None) -> None:
-    """Apply database migrations (``serve`` and ``worker`` also do this on start)."""
-    kasse = _kasse(_settings(database))
+    """Apply database migrations (serve and worker also do this on start)."""
+    kasse = _kasse(_settings(database), create=True)
     console.print(f"[green]✓[/] schema up to date on {kasse.db.engine.url.render_as_string(hide_password=True)}")
 
 
@@ -167,10 +224,16 @@ def merchant_create(
     if as_json:
         typer.echo(json.dumps(creds, indent=2))
         return
-    table = Table(title=f"Merchant {creds['id']}", show_header=False)
+    # Plain lines, never cut: every value must survive a copy from the terminal.
+    typer.echo(f"Merchant {creds['id']} ({creds['name']}): credentials, shown once")
     for key, value in creds.items():
-        table.add_row(key, json.dumps(value) if isinstance(value, dict) else str(value))
-    console.print(table)
+        if key in ("id", "name"):
+            continue
+        if isinstance(value, dict):
+            for sub, item in value.items():
+                typer.echo(f"  {key}.{sub}: {item}")
+        else:
+            typer.echo(f"  {key}: {value}")
 
 
 @clock_app.command("advance")
@@ -188,7 +251,9 @@ def clock_advance(
     from kasse.delivery.clock import advance
 
     settings = _settings(database)
-    deliverer = _deliverer(_kasse(settings), settings)
+    kasse = _kasse(settings)
+    _require_merchant(kasse, merchant)
+    deliverer = _deliverer(kasse, settings)
     try:
         reading, attempts = advance(deliverer, merchant_id=merchant, seconds=seconds)
     except DomainError as exc:
@@ -198,17 +263,21 @@ def clock_advance(
         deliverer.close()
     console.print(
         f"clock of [bold]{merchant}[/] now {reading.now.isoformat()}; {len(reading.fired)} timer(s) fired, "
-        f"{attempts} webhook attempt(s)"
+        f"{attempts} webhook attempt(s)",
+        soft_wrap=True,
     )
     for fired in reading.fired:
-        console.print(f"  {fired.due_at.isoformat()}  {fired.kind!s:<22} {fired.subject_id}")
+        did = ", ".join(fired.events) if fired.acted else "nothing to do (its subject had moved on)"
+        console.print(f"  {fired.due_at.isoformat()}  {fired.kind!s:<22} {fired.subject_id}  → {did}", soft_wrap=True)
 
 
 @clock_app.command("show")
 def clock_show(merchant: MerchantOpt = SANDBOX.id, database: DatabaseOpt = None) -> None:
     """Show a merchant's clock."""
+    kasse = _kasse(_settings(database))
+    _require_merchant(kasse, merchant)
     try:
-        reading = timers.read_clock(_kasse(_settings(database)), merchant_id=merchant)
+        reading = timers.read_clock(kasse, merchant_id=merchant)
     except DomainError as exc:
         err.print(f"[red]{exc.message}[/]")
         raise typer.Exit(1) from None
@@ -225,23 +294,39 @@ def payments_list(
     database: DatabaseOpt = None,
 ) -> None:
     """The newest payments of a merchant."""
+    if status is not None and status not in {state.value for state in PaymentState}:
+        err.print(
+            f"Unknown --status {status!r}: one of {', '.join(state.value for state in PaymentState)}",
+            soft_wrap=True,
+            highlight=False,
+        )
+        raise typer.Exit(2)
     kasse = _kasse(_settings(database))
+    _require_merchant(kasse, merchant)
     with kasse.read() as store:
         page = store.list_payments(merchant_id=merchant, limit=limit, status=status)
     if as_json:
         rows = [
             {"id": p.id, "status": p.status.value, "amount": p.amount_minor, "currency": p.currency,
-             "method": p.method.value, "created_at": p.created_at.isoformat()}
+             "method": p.method.value, "reference": p.reference, "created_at": p.created_at.isoformat()}
             for p in page.items
         ]  # fmt: skip
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table(title=f"Payments of {merchant}")
-    for column in ("id", "status", "amount", "method", "created"):
-        table.add_column(column)
+    table = _table(f"Payments of {merchant}", "id", "status", "amount", "method", "created")
     for p in page.items:
-        table.add_row(p.id, p.status.value, f"{p.amount_minor} {p.currency}", p.method.value, p.created_at.isoformat())
+        table.add_row(
+            p.id, p.status.value, format_money(p.amount_minor, p.currency), p.method.value, p.created_at.isoformat()
+        )
     console.print(table)
+
+
+def _table(title: str, *columns: str) -> Table:
+    """Ids and secrets are never cut: a column folds onto the next line rather than end in an ellipsis."""
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold", no_wrap=column in ("id", "amount"))
+    return table
 
 
 @events_app.command("list")
@@ -252,10 +337,14 @@ def events_list(
     database: DatabaseOpt = None,
 ) -> None:
     """The newest events, with how their deliveries went."""
+    from kasse.dialects.registry import DIALECTS
+
+    if type is not None and not is_known_type_filter(type, DIALECTS):
+        err.print(f"Unknown --type {type!r}: e.g. payment.succeeded or payment.*", soft_wrap=True, highlight=False)
+        raise typer.Exit(2)
     kasse = _kasse(_settings(database))
-    table = Table(title=f"Events of {merchant}")
-    for column in ("id", "type", "object", "created", "deliveries"):
-        table.add_column(column)
+    _require_merchant(kasse, merchant)
+    table = _table(f"Events of {merchant}", "id", "type", "object", "created", "deliveries")
     with kasse.read() as store:
         page = store.list_events(merchant_id=merchant, limit=limit, type=type)
         for e in page.items:
@@ -275,6 +364,7 @@ def events_resend(
 
     settings = _settings(database)
     kasse = _kasse(settings)
+    _require_merchant(kasse, merchant)
     with kasse.read() as store:
         if store.get_event(merchant_id=merchant, event_id=event_id) is None:
             err.print(f"[red]No such event: {event_id}[/]")
@@ -328,7 +418,7 @@ def listen(  # noqa: PLR0913
     timeout: Annotated[float | None, typer.Option(min=0, help="Stop after this many seconds")] = None,
     secret: Annotated[str | None, typer.Option(hidden=True, help="A fixed signing secret (tests)")] = None,
 ) -> None:
-    """Stream this merchant's events live and forward each, signed, to a local URL (like `stripe listen`)."""
+    """Stream this merchant's events live and forward each, signed, to a local URL (like stripe listen)."""
     from kasse.cli.listen import ListenOptions
     from kasse.cli.listen import listen as run_listen
 

@@ -59,6 +59,12 @@ class Fired:
     kind: str  # a TimerKind, or a dialect's kind
     subject_id: str
     due_at: datetime
+    # The events firing it produced: none when its subject had moved on (an expiry of a paid payment).
+    events: tuple[str, ...] = ()
+
+    @property
+    def acted(self) -> bool:
+        return bool(self.events)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +112,10 @@ def fire_batch(
             if at_due_time:
                 tx.now = timer.due_at
             marks.append((timer.id, tx.now))
-            scheduled = len(tx.timers)
+            scheduled, emitted = len(tx.timers), len(tx.events)
             known[timer.kind](tx, timer.subject_id)
-            fired.append(Fired(timer.id, timer.kind, timer.subject_id, timer.due_at))
+            produced = tuple(event.type for event in tx.events[emitted:])
+            fired.append(Fired(timer.id, timer.kind, timer.subject_id, timer.due_at, produced))
             following = batch[index + 1].due_at if index + 1 < len(batch) else None
             new = [t.due_at for t in tx.timers[scheduled:] if t.due_at <= until]
             if following is not None and new and min(new) < following:

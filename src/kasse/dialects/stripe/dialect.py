@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 from kasse.delivery.render import Outbound
-from kasse.dialects._base import Dialect
+from kasse.dialects._base import Dialect, FrontDoor
 from kasse.dialects.stripe import ledger, notifications, provider_events, redirects, routes, rules, webhooks
 from kasse.dialects.stripe.loaders import ORIGIN
 
 __all__ = ["DIALECT"]
+
+FRONT_DOOR = FrontDoor(
+    title="Stripe Sources (Sofort)",
+    path="/stripe/v1",
+    credentials=(("api_key", "secret_key"),),
+    snippet="""import stripe
+
+stripe.api_key = "$secret_key"
+stripe.api_base = "$base/stripe"  # the only change
+source = stripe.Source.create(type="sofort", amount=1099, currency="eur",
+                              redirect={"return_url": "http://127.0.0.1:9000/return"}, sofort={"country": "DE"})
+print(source.redirect.url)""",
+    doc="docs/stripe.md",
+    snippet_language="python",
+)
 
 DIALECT = Dialect(
     name=ORIGIN,
@@ -16,4 +31,5 @@ DIALECT = Dialect(
     return_url=redirects.stripe_return_url,
     routers=(routes.router, webhooks.router, ledger.router, webhooks.sandbox_router),
     derive_events=provider_events.derive,
+    front_door=FRONT_DOOR,
 )
