@@ -18,7 +18,7 @@ PALETTE = {
 
 def columns(points: Sequence[tuple[str, int, str]], *, title: str, height: int = 140) -> Markup:
     """Vertical bars, one per (label, value, caption); e.g. the volume of each day."""
-    width, gap = 640, 4
+    width, gap = 360, 3
     top = max((v for _, v, _ in points), default=0) or 1
     step = width / max(len(points), 1)
     parts = [
@@ -33,10 +33,10 @@ def columns(points: Sequence[tuple[str, int, str]], *, title: str, height: int =
             f'<rect x="{x}" y="{height - h}" width="{round(step - gap, 1)}" height="{h}" fill="#2f6fb5" rx="2">'
             f"<title>{escape(label)}: {escape(caption)}</title></rect>"
         )
-        if len(points) <= 16 or i % 2 == 0:
+        if len(points) <= 7 or (len(points) - 1 - i) % 2 == 0:  # every other day, ending today
             parts.append(
                 f'<text x="{round(x + (step - gap) / 2, 1)}" y="{height + 16}" text-anchor="middle" '
-                f'font-size="11" fill="#555">{escape(label[-5:])}</text>'
+                f'font-size="10" fill="#555">{escape(label[-5:])}</text>'
             )
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -44,7 +44,7 @@ def columns(points: Sequence[tuple[str, int, str]], *, title: str, height: int =
 
 def bars(items: Sequence[tuple[str, int]], *, title: str) -> Markup:
     """Horizontal bars with their counts; e.g. payments per state, deliveries per outcome."""
-    width, row = 640, 26
+    width, row = 360, 24
     top = max((v for _, v in items), default=0) or 1
     height = max(len(items), 1) * row
     parts = [
