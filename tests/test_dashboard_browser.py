@@ -95,6 +95,31 @@ def shoot(page: Page, name: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
+def sign_in(context: BrowserContext, base: str) -> Page:
+    page = context.new_page()
+    page.goto(f"{base}/dashboard")
+    expect(page).to_have_url(re.compile(r"/dashboard/login"))
+    shoot(page, "login")
+    page.get_by_test_id("secret-key").fill("sk_test_kasse_sandbox")
+    page.get_by_test_id("sign-in").click()
+    expect(page.get_by_test_id("merchant")).to_have_text("mer_sandbox")
+    return page
+
+
+def resend_the_failed_delivery(page: Page, url: str, receiver: Receiver) -> None:
+    """Every delivery to the failing receiver ran out of retries during the 15 days; now it answers."""
+    page.goto(url)
+    expect(page.get_by_test_id("delivery-status").filter(has_text="failed").first).to_be_visible()
+    receiver.status = 200
+    row = page.get_by_test_id("delivery-row").filter(has_text="payment.succeeded")
+    row.get_by_role("button", name="Resend").click()
+    expect(page.get_by_test_id("notice")).to_have_text("resend: done")
+    expect(
+        page.get_by_test_id("delivery-row").filter(has_text="payment.succeeded").get_by_test_id("delivery-status")
+    ).to_contain_text("succeeded")
+    expect(page.get_by_test_id("timeline-attempt").filter(has_text="HTTP 200")).to_have_count(1)
+
+
 def api_status(server: LiveServer, payment_id: str) -> dict[str, Any]:
     body: dict[str, Any] = httpx.get(f"{server.url}/api/v1/payments/{payment_id}", headers=AUTH).json()
     return body
@@ -112,14 +137,7 @@ def test_follow_a_payment_from_creation_to_settlement_refund_and_resend(
         json={"amount": 15000, "currency": "EUR", "method": "sofort", "country": "DE", "reference": "order-4711",
               "return_url": "http://127.0.0.1:9/return"},
     ).json()  # fmt: skip
-    page = context.new_page()
-
-    page.goto(f"{base}/dashboard")
-    expect(page).to_have_url(re.compile(r"/dashboard/login"))
-    shoot(page, "login")
-    page.get_by_test_id("secret-key").fill("sk_test_kasse_sandbox")
-    page.get_by_test_id("sign-in").click()
-    expect(page.get_by_test_id("merchant")).to_have_text("mer_sandbox")
+    page = sign_in(context, base)
 
     page.get_by_test_id("search").fill("order-4711")
     page.get_by_test_id("apply-filters").click()
@@ -150,18 +168,7 @@ def test_follow_a_payment_from_creation_to_settlement_refund_and_resend(
     got = api_status(live_server, pay["id"])
     assert (got["amount_settled"], got["amount_refunded"]) == (15000, 2500)
 
-    # Every delivery to the failing receiver ran out of retries during the 15 days; now it answers.
-    page.goto(f"{base}/dashboard/payments/{pay['id']}")
-    failed = page.get_by_test_id("delivery-status").filter(has_text="failed")
-    expect(failed.first).to_be_visible()
-    receiver.status = 200
-    row = page.get_by_test_id("delivery-row").filter(has_text="payment.succeeded")
-    row.get_by_role("button", name="Resend").click()
-    expect(page.get_by_test_id("notice")).to_have_text("resend: done")
-    expect(
-        page.get_by_test_id("delivery-row").filter(has_text="payment.succeeded").get_by_test_id("delivery-status")
-    ).to_contain_text("succeeded")
-    expect(page.get_by_test_id("timeline-attempt").filter(has_text="HTTP 200")).to_have_count(1)
+    resend_the_failed_delivery(page, f"{base}/dashboard/payments/{pay['id']}", receiver)
     shoot(page, "payment")
 
     for name in ("payments", "webhooks", "balance", "credentials"):
