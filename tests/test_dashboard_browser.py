@@ -170,6 +170,7 @@ def test_follow_a_payment_from_creation_to_settlement_refund_and_resend(
 
     resend_the_failed_delivery(page, f"{base}/dashboard/payments/{pay['id']}", receiver)
     shoot(page, "payment")
+    page.screenshot(path=str(ARTIFACTS / "dashboard-payment-top.png"))  # the README's picture
 
     for name in ("payments", "webhooks", "balance", "credentials"):
         page.get_by_test_id(f"nav-{name}").click()

@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -316,9 +317,13 @@ def payments_list(
     table = _table(f"Payments of {merchant}", "id", "status", "amount", "method", "created")
     for p in page.items:
         table.add_row(
-            p.id, p.status.value, format_money(p.amount_minor, p.currency), p.method.value, p.created_at.isoformat()
+            p.id, p.status.value, format_money(p.amount_minor, p.currency), p.method.value, _when(p.created_at)
         )
     console.print(table)
+
+
+def _when(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _table(title: str, *columns: str) -> Table:
@@ -350,7 +355,7 @@ def events_list(
         for e in page.items:
             deliveries = store.deliveries_of_event(merchant_id=merchant, event_id=e.id)
             summary = ", ".join(f"{d.status.value}({d.attempts})" for d in deliveries) or "-"
-            table.add_row(e.id, e.type, e.object_id, e.created_at.isoformat(), summary)
+            table.add_row(e.id, e.type, e.object_id, _when(e.created_at), summary)
     console.print(table)
 
 

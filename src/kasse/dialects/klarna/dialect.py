@@ -27,7 +27,10 @@ FRONT_DOOR = FrontDoor(
     snippet="""curl -s $base/klarna/v2/accounts/$klarna_partner_account_id/payment/authorize \\
   -H 'Authorization: Basic $klarna_api_key' -H 'Content-Type: application/json' \\
   -d '{"currency": "EUR",
-       "request_payment_transaction": {"amount": 2500, "payment_transaction_reference": "order-1"}}'""",
+       "request_payment_transaction": {"amount": 2500, "payment_transaction_reference": "order-1"},
+       "step_up_config": {"payment_request_reference": "order-1", "customer_interaction_config": {
+         "method": "HANDOVER", "return_url": "http://127.0.0.1:9000/back?token={klarna.payment_request.payment_token}"}}}'
+# → STEP_UP_REQUIRED and payment_request.state_context.customer_interaction.payment_request_url""",
     doc="docs/klarna.md",
 )
 

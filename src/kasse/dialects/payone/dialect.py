@@ -12,10 +12,11 @@ FRONT_DOOR = FrontDoor(
     title="PAYONE Server API (Klarna, Sofort)",
     path="/payone/post-gateway/",
     credentials=(("mid", "payone_mid"), ("aid", "payone_aid"), ("portalid", "payone_portalid"), ("key", "payone_key")),
-    snippet="""curl -s $base/payone/post-gateway/ -d request=preauthorization -d clearingtype=sb \\
+    snippet="""curl -s $base/payone/post-gateway/ -d request=authorization -d clearingtype=sb \\
   -d onlinebanktransfertype=PNT -d mid=$payone_mid -d aid=$payone_aid -d portalid=$payone_portalid \\
-  -d key=$payone_key -d mode=test -d amount=2500 -d currency=EUR -d bankcountry=DE -d lastname=Doe \\
-  -d reference=order1 -d successurl=http://127.0.0.1:9000/ok -d errorurl=http://127.0.0.1:9000/err""",
+  -d key=$payone_key -d mode=test -d amount=2500 -d currency=EUR -d country=DE -d bankcountry=DE -d lastname=Doe \\
+  -d reference=order1 -d successurl=http://127.0.0.1:9000/ok -d errorurl=http://127.0.0.1:9000/err \\
+  -d backurl=http://127.0.0.1:9000/back""",
     doc="docs/payone.md",
 )
 
