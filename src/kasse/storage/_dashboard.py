@@ -50,7 +50,7 @@ class DashboardQueries(StoreBase):
             refund_of_external,
         )
 
-    def _payment_conditions(self, merchant_id: str, f: PaymentFilter) -> list[Any]:
+    def _payment_conditions(self, *, merchant_id: str, f: PaymentFilter) -> list[Any]:
         t = s.payments
         conds: list[Any] = [t.c.merchant_id == merchant_id]
         pairs = ((f.origin, t.c.origin), (f.status, t.c.status), (f.method, t.c.method))
@@ -72,7 +72,7 @@ class DashboardQueries(StoreBase):
     ) -> tuple[list[Payment], int]:
         """One page of the matching payments, newest first, and how many match in all."""
         t = s.payments
-        cond = and_(*self._payment_conditions(merchant_id, where))
+        cond = and_(*self._payment_conditions(merchant_id=merchant_id, f=where))
         total = int(self.conn.execute(select(func.count()).select_from(t).where(cond)).scalar_one())
         query = select(t).where(cond).order_by(t.c.id.desc()).offset(offset).limit(limit)
         return [from_row(Payment, r) for r in self.conn.execute(query).mappings()], total
