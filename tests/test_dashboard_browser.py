@@ -195,3 +195,19 @@ def test_home_page_and_api_docs_render_with_the_network_cut_off(
     expect(page.locator(".opblock").first).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "api-docs.png"))
     assert tried == [], tried
+
+
+def test_the_bank_page_keeps_its_test_mode_badge_at_phone_width(live_server: LiveServer, browser: Browser) -> None:
+    pay = httpx.post(
+        f"{live_server.url}/api/v1/payments", headers=AUTH,
+        json={"amount": 2500, "currency": "EUR", "method": "sofort", "return_url": "http://127.0.0.1:9/r"},
+    ).json()  # fmt: skip
+    context = browser.new_context(viewport={"width": 375, "height": 700})
+    try:
+        page = context.new_page()
+        page.goto(pay["next_action"]["redirect_url"])
+        expect(page.locator(".badge")).to_be_visible()
+        expect(page.get_by_test_id("language")).to_be_in_viewport(ratio=1)
+        assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 1
+    finally:
+        context.close()
