@@ -110,6 +110,8 @@ def test_actions_go_through_the_engine_and_a_refused_one_says_why(client: TestCl
     client.post(f"/dashboard/payments/{manual['id']}/capture", data={"csrf": csrf, "amount": "10.00"})
     got = client.get(f"/api/v1/payments/{manual['id']}", headers=AUTH).json()
     assert got["status"] == "processing" and got["amount_captured"] == 1000
+    r = client.post(f"/dashboard/payments/{manual['id']}/refund", data={"csrf": csrf, "amount": "4,0O"})
+    assert "Invalid amount" in r.text and 'data-testid="refund-row"' not in r.text  # a typo refunds nothing
     r = client.post(f"/dashboard/payments/{manual['id']}/refund", data={"csrf": csrf, "amount": "4.00"})
     assert "refund: done" in r.text and "\u22124.00 EUR" in r.text  # a minus sign
     r = client.post(f"/dashboard/payments/{manual['id']}/approve", data={"csrf": csrf})

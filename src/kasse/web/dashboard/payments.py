@@ -129,7 +129,12 @@ def payment_action(
         return refused
     assert not isinstance(session, Response)
     kasse, back = kasse_of(request), f"/dashboard/payments/{payment_id}"
-    minor = _minor(amount, "amount")
+    with kasse.read() as store:
+        found = store.get_payment(merchant_id=session.merchant_id, payment_id=payment_id)
+    try:  # an amount that is given must be one: a typo must not become "all of it"
+        minor = major_to_minor(amount.strip(), found.currency) if amount.strip() and found else None
+    except DomainError as exc:
+        return RedirectResponse(f"{back}?" + urlencode({"error": f"{exc.message} (e.g. 5.00)"}), status_code=303)
     services = {
         "approve": lambda: kasse.run(session.merchant_id, payments.authorize, payment_id),
         "decline": lambda: kasse.run(session.merchant_id, payments.decline, payment_id),
