@@ -15,7 +15,7 @@ import httpx
 
 from bench import servers
 from bench.loadgen import wrk
-from bench.scenarios import AUTH, BODY, _mb, seed_payments
+from bench.scenarios import AUTH, BODY, _mb, per_item_us, seed_payments
 from kasse.delivery.worker import SEND_CONCURRENCY
 
 SETTLE_S = 3 * 86_400  # native Sofort settles 2 days after the capture; one advance of 3 days settles all
@@ -122,6 +122,7 @@ def lifecycle(kind: str, concurrencies: list[int], payments: int) -> list[dict[s
             start_wall = time.time()
             begin = time.perf_counter()
             cpu = resource.getrusage(resource.RUSAGE_SELF)
+            server_cpu = srv.cpu_s()
             flow = asyncio.run(_create_and_approve(srv.base, payments, c))
             created_s = time.perf_counter() - begin
             after = resource.getrusage(resource.RUSAGE_SELF)
@@ -135,6 +136,7 @@ def lifecycle(kind: str, concurrencies: list[int], payments: int) -> list[dict[s
             expected = payments - flow["errors"]
             stats = _wait_for(receiver, "succeeded_payments", expected, timeout_s=60 + payments / 20)
             waited_s = time.perf_counter() - begin - created_s - advance_s
+            server_cpu_after = srv.cpu_s()
             complete = stats["succeeded_payments"] >= expected and flow["errors"] == 0
             end = stats["last_succeeded"] or time.time()
             seconds = end - start_wall
@@ -151,6 +153,7 @@ def lifecycle(kind: str, concurrencies: list[int], payments: int) -> list[dict[s
                     "advance_s": advance_s,
                     "after_advance_s": max(0.0, end - start_wall - created_s - advance_s),
                     "waited_s": waited_s,
+                    "cpu_us_per_payment": per_item_us(server_cpu, server_cpu_after, payments),
                     "timers_fired_in_advance": len(advanced.get("fired", [])),
                     "delivery_attempts_in_advance": advanced.get("delivery_attempts"),
                     "webhooks_expected": expected,
@@ -182,7 +185,9 @@ def webhook_delivery(kind: str, count: int, baseline_seconds: float | None) -> d
         started_wall = time.time()
         srv = servers.kasse(url, workers=True).start()
         try:
+            cpu_healthy = srv.cpu_s()  # the start-up's CPU left out
             stats = _wait_for(receiver, "distinct_events", count, timeout_s=60 + count / 20)
+            cpu_done = srv.cpu_s()
             first, last = stats["first"], stats["last"]
             span = (last - first) if first and last else 0.0
             return {
@@ -193,6 +198,7 @@ def webhook_delivery(kind: str, count: int, baseline_seconds: float | None) -> d
                 "seconds": span,
                 "deliveries_per_s": (stats["distinct_events"] - 1) / span if span > 0 else 0.0,
                 "from_start_s": (last - started_wall) if last else None,
+                "cpu_us_per_delivery": per_item_us(cpu_healthy, cpu_done, stats["distinct_events"]),
                 "seed_seconds": seed_s,
                 "time_to_healthy_s": srv.time_to_healthy_s,
                 "rss_after_mb": _mb(srv.rss()),

@@ -23,6 +23,7 @@ class Load:
     requests: int
     errors: int
     seconds: float
+    cpu_us_per_request: float | None = None  # the server's CPU (every thread) per request, when measured
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -35,13 +36,18 @@ def wrk_binary() -> str:
     return path
 
 
-def wrk(url: str, script: str, *, concurrency: int, seconds: float, args: tuple[str, ...] = ()) -> Load:
-    """One wrk run: one load thread (the server keeps the other core), ``concurrency`` connections."""
+def wrk(
+    url: str, script: str, *, concurrency: int, seconds: float, args: tuple[str, ...] = (), server: Any = None
+) -> Load:
+    """One wrk run: one load thread (the server keeps the other core), ``concurrency`` connections. With
+    ``server`` (a ``bench.servers.Server``), also the CPU time it spent per request during the run."""
     argv = [wrk_binary(), "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "--timeout", "10s"]
     argv += ["-s", script, url]
     if args:
         argv += ["--", *args]
+    cpu_before = server.cpu_s() if server is not None else None
     out = subprocess.run(argv, cwd=WRK_DIR, capture_output=True, text=True, timeout=seconds + 60, check=True)
+    cpu_after = server.cpu_s() if server is not None else None
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("WRKJSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no summary:\n{out.stdout}\n{out.stderr}")
@@ -56,4 +62,9 @@ def wrk(url: str, script: str, *, concurrency: int, seconds: float, args: tuple[
         requests=data["requests"],
         errors=sum(data["errors"].values()),
         seconds=secs,
+        cpu_us_per_request=(
+            (cpu_after - cpu_before) * 1e6 / data["requests"]
+            if cpu_before is not None and cpu_after is not None and data["requests"]
+            else None
+        ),
     )

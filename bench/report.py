@@ -21,26 +21,29 @@ def markdown(results: dict[str, Any]) -> str:
         sizes = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in results["sizes"].items())
         lines += [f"Sizes: {sizes}. Whole run: {results['elapsed_s']:,.0f} s.", ""]
     if results["scenarios"]:
-        lines += ["| scenario | db | conc | req/s | p50 ms | p99 ms | errors | vs baseline | baseline req/s | ratio |"]
-        lines += ["|---|---|---:|---:|---:|---:|---:|---|---:|---:|"]
+        lines += ["| scenario | db | conc | req/s | p50 ms | p99 ms | errors | server CPU µs/req | vs baseline "
+                  "| baseline req/s | ratio |"]  # fmt: skip
+        lines += ["|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
     for row in results["scenarios"]:
         first = True
         for cmp in row["compared_with"] or [{"baseline": "-", "rps": None, "ratio": None}]:
             head = (
                 [row["scenario"], row["database"], str(row["concurrency"]), _f(row["rps"]), _f(row["p50_ms"], 2),
-                 _f(row["p99_ms"], 2), str(row["errors"])]
-                if first else ["", "", "", "", "", "", ""]
+                 _f(row["p99_ms"], 2), str(row["errors"]), _f(row.get("cpu_us_per_request"))]
+                if first else [""] * 8
             )  # fmt: skip
             lines.append("| " + " | ".join([*head, cmp["baseline"], _f(cmp["rps"]), _f(cmp["ratio"], 3)]) + " |")
             first = False
     if results["timers"]:
-        lines += ["", "| timers: clock advance | db | timers | fired | seconds | fired/s | vs baseline | ratio |"]
-        lines += ["|---|---|---:|---:|---:|---:|---|---:|"]
+        lines += ["", "| timers: clock advance | db | timers | fired | seconds | fired/s | server CPU µs/timer "
+                  "| vs baseline | ratio |"]  # fmt: skip
+        lines += ["|---|---|---:|---:|---:|---:|---:|---|---:|"]
         for t in results["timers"]:
             cmp = t.get("compared_with") or {"baseline": "-", "ratio": None}
             lines.append(
                 f"| advance 120 s | {t['database']} | {t['timers']:,} | {t['fired']:,} | {t['seconds']:.2f} | "
-                f"{t['fired_per_s']:,.0f} | {cmp['baseline']} | {_f(cmp['ratio'], 3)} |"
+                f"{t['fired_per_s']:,.0f} | {_f(t.get('cpu_us_per_timer'))} | {cmp['baseline']} "
+                f"| {_f(cmp['ratio'], 3)} |"
             )
     lines += _lifecycle(results) + _webhooks(results) + _growth(results) + _pagination(results)
     if results["baselines"]:
@@ -73,9 +76,9 @@ def _lifecycle(results: dict[str, Any]) -> list[str]:
         return []
     lines = ["", "## Full Sofort lifecycle (create → approve → settle by clock → `payment.succeeded` delivered)", ""]
     lines += ["| db | conc | payments | payments/s | seconds | create+approve s | advance s | after advance s "
-              "| webhooks expected / received | create p50 ms | approve p50 ms | retried "
+              "| webhooks expected / received | create p50 ms | approve p50 ms | retried | server CPU µs/payment "
               "| vs baseline | ratio |"]  # fmt: skip
-    lines += ["|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---:|"]
+    lines += ["|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---:|"]
     for r in results["lifecycle"]:
         cmps = _cmp(r) or [("-", "-")]
         for i, (name, ratio) in enumerate(cmps):
@@ -83,8 +86,8 @@ def _lifecycle(results: dict[str, Any]) -> list[str]:
                 [r["database"], str(r["concurrency"]), f"{r['payments']:,}", _f(r["payments_per_s"]),
                  _f(r["seconds"], 2), _f(r["create_approve_s"], 2), _f(r["advance_s"], 2), _f(r["after_advance_s"], 2),
                  f"{r['webhooks_expected']:,} / {r['webhooks_received']:,}", _f(r["create_p50_ms"], 1),
-                 _f(r["approve_p50_ms"], 1), str(r.get("transport_retries", 0))]
-                if i == 0 else [""] * 12
+                 _f(r["approve_p50_ms"], 1), str(r.get("transport_retries", 0)), _f(r.get("cpu_us_per_payment"))]
+                if i == 0 else [""] * 13
             )  # fmt: skip
             lines.append("| " + " | ".join([*head, name, ratio]) + " |")
     return lines
@@ -95,15 +98,16 @@ def _webhooks(results: dict[str, Any]) -> list[str]:
         return []
     lines = ["", "## Webhook delivery (outbox filled before start; the delivery worker sends to the receiver)", ""]
     lines += [
-        "| db | deliveries | delivered | deliveries/s | seconds (first → last) | vs baseline | baseline req/s | ratio |"
+        "| db | deliveries | delivered | deliveries/s | seconds (first → last) | server CPU µs/delivery | vs baseline "
+        "| baseline req/s | ratio |"
     ]
-    lines += ["|---|---:|---:|---:|---:|---|---:|---:|"]
+    lines += ["|---|---:|---:|---:|---:|---:|---|---:|---:|"]
     for r in results["webhooks"]:
         for i, c in enumerate(r["compared_with"]):
             head = (
                 [r["database"], f"{r['deliveries']:,}", f"{r['delivered']:,}", _f(r["deliveries_per_s"]),
-                 _f(r["seconds"], 2)]
-                if i == 0 else [""] * 5
+                 _f(r["seconds"], 2), _f(r.get("cpu_us_per_delivery"))]
+                if i == 0 else [""] * 6
             )  # fmt: skip
             cell = f"{c['baseline']} (c={c['concurrency']})"
             lines.append("| " + " | ".join([*head, cell, _f(c["rps"]), _f(c["ratio"], 4)]) + " |")

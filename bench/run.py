@@ -17,7 +17,7 @@ from bench import baselines, flows, growth, report, scenarios, servers
 from bench.loadgen import Load
 from kasse.delivery.worker import SEND_CONCURRENCY
 
-SCENARIOS = ("create", "read", "timers", "lifecycle", "webhooks", "growth", "pagination")
+SCENARIOS = ("create", "read", "stripe", "timers", "lifecycle", "webhooks", "growth", "pagination")
 DATABASES = ("sqlite", "postgresql")
 SIZES = ("timers", "lifecycle_payments", "deliveries", "growth_small", "growth_large")
 NAMES = {
@@ -79,9 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     for c in cs:
         if "read" in only:
             baseline("a", c, lambda c=c: baselines.starlette_json(c, secs))
-        if "create" in only:
+        if only & {"create", "stripe"}:
             baseline("b", c, lambda c=c: baselines.fastapi_model(c, secs))
-    if "sqlite" in args.database and only & {"create", "timers"}:
+    if "sqlite" in args.database and only & {"create", "stripe", "timers"}:
         baseline("d", 1, lambda: baselines.sqlite_wal(min(secs, 3.0)))
 
     failures: list[dict[str, str]] = []
@@ -104,7 +104,12 @@ def main(argv: list[str] | None = None) -> int:
             run = guarded(f"create/read on {kind}", scenarios.create_and_read, kind, cs, secs, only)
             if run is not None:
                 runs.append(run)
-    if "postgresql" in args.database and "create" in only:
+        if "stripe" in only:
+            log(f"kasse on {kind}: the Stripe path (sources, then charges) at concurrency {cs}")
+            run = guarded(f"stripe on {kind}", scenarios.stripe_path, kind, cs, secs)
+            if run is not None:
+                runs.append(run)
+    if "postgresql" in args.database and only & {"create", "stripe"}:
         servers.recreate_pg_database()
         for c in cs:
             baseline("c", c, lambda c=c: baselines.pgbench(c, secs))
@@ -112,13 +117,13 @@ def main(argv: list[str] | None = None) -> int:
     for run in runs:
         for (name, c), load in run.loads.items():
             compared = []
-            if name == "read":
+            if name == "read payment":
                 compared.append(("a", c))
             else:
                 compared += [("b", c), ("c", c) if run.database == "postgresql" else ("d", 1)]
             rows.append(
                 {
-                    "scenario": f"{name} payment",
+                    "scenario": name,
                     "database": run.database,
                     "concurrency": c,
                     **load.as_dict(),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -39,17 +41,51 @@ def create_and_read(kind: str, concurrencies: list[int], seconds: float, scenari
         nonce = uuid.uuid4().hex[:8]
         for c in concurrencies:
             if "create" in scenarios:
-                run.loads[("create", c)] = wrk(
-                    srv.base, "create_payment.lua", concurrency=c, seconds=seconds, args=(f"{nonce}c{c}",)
+                run.loads[("create payment", c)] = wrk(
+                    srv.base, "create_payment.lua", concurrency=c, seconds=seconds, args=(f"{nonce}c{c}",), server=srv
                 )
             if "read" in scenarios:
-                run.loads[("read", c)] = wrk(
-                    f"{srv.base}/api/v1/payments/{payment_id}", "get.lua", concurrency=c, seconds=seconds
+                run.loads[("read payment", c)] = wrk(
+                    f"{srv.base}/api/v1/payments/{payment_id}", "get.lua", concurrency=c, seconds=seconds, server=srv
                 )
         run.resources["rss_peak_under_load_mb"] = _mb(srv.peak_rss())
         run.resources["rss_after_load_mb"] = _mb(srv.rss())
     finally:
         srv.stop()
+    return run
+
+
+def stripe_path(kind: str, concurrencies: list[int], seconds: float) -> KasseRun:
+    """The Stripe path as stripe-python drives it: `POST /stripe/v1/sources` (each chargeable 3 s later,
+    by the seed's magic email), one clock advance, then `POST /stripe/v1/charges` on those sources, one
+    per request. Sources run twice as long as charges, so there is a fresh source for every charge."""
+    url = servers.fresh_database(kind)
+    run = KasseRun(kind)
+    srv = servers.kasse(url, workers=False).start()
+    nonce = uuid.uuid4().hex[:8]
+    with tempfile.TemporaryDirectory() as tmp:
+        ids = Path(tmp) / "sources.txt"
+        ids.touch()
+        try:
+            for c in concurrencies:
+                run.loads[("stripe source", c)] = wrk(
+                    srv.base, "stripe_source.lua", concurrency=c, seconds=2 * seconds,
+                    args=(f"{nonce}s{c}", str(ids)), server=srv,
+                )  # fmt: skip
+            answer = httpx.post(f"{srv.base}/_sandbox/clock/advance", json={"seconds": 5}, headers=AUTH, timeout=3600)
+            answer.raise_for_status()
+            _advance_result(srv.base, answer)
+            first = 1
+            for c in concurrencies:
+                load = wrk(
+                    srv.base, "stripe_charge.lua", concurrency=c, seconds=seconds,
+                    args=(f"{nonce}ch{c}", str(ids), str(first)), server=srv,
+                )  # fmt: skip
+                run.loads[("stripe charge", c)] = load
+                first += load.requests + c  # wrk may have sent a request per connection it never counted
+            run.resources["rss_after_stripe_mb"] = _mb(srv.rss())
+        finally:
+            srv.stop()
     return run
 
 
@@ -114,11 +150,11 @@ def timers(kind: str, count: int) -> dict[str, Any]:
     seed_s = seed_payments(url, count, expires_in_s=60)
     srv = servers.kasse(url, workers=False).start()
     try:
-        begin = time.perf_counter()
+        begin, cpu_before = time.perf_counter(), srv.cpu_s()
         answer = httpx.post(f"{srv.base}/_sandbox/clock/advance", json={"seconds": 120}, headers=AUTH, timeout=3600)
         answer.raise_for_status()
         clock = _advance_result(srv.base, answer)
-        elapsed = time.perf_counter() - begin
+        elapsed, cpu_after = time.perf_counter() - begin, srv.cpu_s()
         fired = len(clock["fired"])
         return {
             "database": kind,
@@ -126,6 +162,7 @@ def timers(kind: str, count: int) -> dict[str, Any]:
             "fired": fired,
             "seconds": elapsed,
             "fired_per_s": fired / elapsed if elapsed else 0.0,
+            "cpu_us_per_timer": per_item_us(cpu_before, cpu_after, fired),
             "seed_seconds": seed_s,
             "time_to_healthy_s": srv.time_to_healthy_s,
             "rss_after_mb": _mb(srv.rss()),
@@ -133,6 +170,11 @@ def timers(kind: str, count: int) -> dict[str, Any]:
         }
     finally:
         srv.stop()
+
+
+def per_item_us(before: float | None, after: float | None, items: int) -> float | None:
+    """Server CPU microseconds per item between two ``Server.cpu_s()`` readings."""
+    return (after - before) * 1e6 / items if before is not None and after is not None and items else None
 
 
 def _mb(value: int | None) -> float | None:

@@ -70,6 +70,15 @@ def proc_status(pid: int, key: str) -> int | None:
     return None
 
 
+def cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system, every thread) the process has used, from /proc/PID/stat."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
+
+
 @dataclass
 class Server:
     """A server subprocess on a free loopback port; ``start()`` waits for GET /healthz to answer 200."""
@@ -111,6 +120,9 @@ class Server:
 
     def peak_rss(self) -> int | None:
         return proc_status(self.proc.pid, "VmHWM") if self.proc else None
+
+    def cpu_s(self) -> float | None:
+        return cpu_s(self.proc.pid) if self.proc else None
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -202,3 +202,29 @@ def charge(src: stripe.Source, **fields: Any) -> stripe.Charge:
 def body_of(event: stripe.Event) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(json.dumps(event.to_dict()))
     return data
+
+
+@dataclass
+class Recorded:
+    """Every answer the stripe package received: (method, url, status, body)."""
+
+    answers: list[tuple[str, str, int, str]] = field(default_factory=list)
+
+    def ok_bodies(self) -> list[tuple[str, Any]]:
+        return [(f"{m} {u}", json.loads(b)) for m, u, s, b in self.answers if s < 300]
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> Recorded:
+    """The stripe package's HTTP client, recording each answer it hands back to the SDK."""
+    log = Recorded()
+    base = stripe.new_default_http_client()
+
+    class Recording(type(base)):  # type: ignore[misc]
+        def request(self, method: str, url: str, headers: Any, post_data: Any = None, **kw: Any) -> Any:
+            content, status, rheaders = super().request(method, url, headers, post_data, **kw)
+            log.answers.append((method.upper(), url, status, content))
+            return content, status, rheaders
+
+    monkeypatch.setattr(stripe, "default_http_client", Recording())
+    return log

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from kasse.dialects.registry import hooks
 from kasse.domain.models import CaptureMethod, Method, TimerKind
 from kasse.domain.states import PaymentState
 from kasse.engine import payments, timers
-from kasse.engine.merchants import create_merchant
-from kasse.engine.unit import Kasse
+from kasse.engine.merchants import create_merchant, ensure_sandbox_merchant
+from kasse.engine.unit import Kasse, Tx
 from kasse.storage import schema
+from kasse.storage.db import Database
 from tests.helpers import DAY_S, FakeWall, advance_clock, check, dump, load_payment, new_payment, run
 
 
@@ -46,6 +49,32 @@ def test_timers_fire_in_due_order_each_at_its_due_time(kasse: Kasse, merchant_id
             ).items
             assert expired.created_at == start + timedelta(seconds=seconds)
         assert store.pending_timers(merchant_id=merchant_id) == []
+
+
+def test_a_timer_scheduled_earlier_in_a_batch_fires_before_the_batch_s_later_ones(
+    database: Database, wall: FakeWall, merchant_id: str
+) -> None:
+    """A handler schedules a timer due after the batch's next one but before the one after it: it fires
+    in due order all the same (hypothesis found the batch only looked at the last handler's timers)."""
+
+    def first(tx: Tx, subject_id: str) -> None:
+        tx.schedule("test_late", subject_id, after_s=100)
+
+    def nothing(tx: Tx, subject_id: str) -> None:
+        pass
+
+    handlers = {"test_first": first, "test_second": nothing, "test_late": nothing, "test_last": nothing}
+    kasse = Kasse(database, hooks=dataclasses.replace(hooks(), timer_handlers=handlers), wall=wall)
+    ensure_sandbox_merchant(kasse)
+    start = kasse.merchant_now(merchant_id=merchant_id)
+    with kasse.unit(merchant_id=merchant_id) as tx:
+        for kind, after_s in (("test_first", 10), ("test_second", 20), ("test_last", 1000)):
+            tx.schedule(kind, "sub_1", after_s=after_s)
+    fired = advance_clock(kasse, merchant_id=merchant_id, seconds=2000).fired
+    assert [(f.kind, f.due_at) for f in fired] == [
+        ("test_first", start + timedelta(seconds=10)), ("test_second", start + timedelta(seconds=20)),
+        ("test_late", start + timedelta(seconds=110)), ("test_last", start + timedelta(seconds=1000)),
+    ]  # fmt: skip
 
 
 def test_timers_fire_exactly_once(kasse: Kasse, merchant_id: str) -> None:

@@ -199,6 +199,55 @@ def test_a_stale_payment_update_is_a_conflict(store: Store) -> None:
     assert loaded is not None and (loaded.status, loaded.version) == (PaymentState.CANCELED, 2)
 
 
+def test_deferred_payment_writes_leave_together_before_any_other_statement(store: Store) -> None:
+    """A batch of timers defers its payment updates; any other statement (or a read of the same
+    payment) sends them first, in one executemany, so nothing ever reads a stale row."""
+    made = [_payment(at=T0 + timedelta(milliseconds=i)) for i in range(3)]
+    for payment in made:
+        store.insert_payment(payment)
+    loaded_all = [store.get_payment(merchant_id="mer_a", payment_id=p.id) for p in made]  # read before
+    store.defer_writes = True
+    for loaded in loaded_all:
+        assert loaded is not None
+        loaded.status = PaymentState.CANCELED
+        store.update_payment(loaded)
+        store.update_payment(loaded)  # twice in the batch: one write, two versions on
+        assert loaded.version == 3
+    assert len(store.deferred) == 3
+    listed = store.list_payments(merchant_id="mer_a", limit=10).items  # another statement: sent first
+    assert store.deferred == {}
+    assert {(p.status, p.version) for p in listed} == {(PaymentState.CANCELED, 3)}
+
+
+def test_a_deferred_write_of_a_stale_copy_is_still_a_conflict(store: Store) -> None:
+    payment = _payment()
+    store.insert_payment(payment)
+    store.defer_writes = True
+    first = store.get_payment(merchant_id="mer_a", payment_id=payment.id)
+    stale = store.get_payment(merchant_id="mer_a", payment_id=payment.id)
+    assert first is not None and stale is not None
+    first.status = PaymentState.CANCELED
+    store.update_payment(first)
+    stale.status = PaymentState.AUTHORIZED
+    with pytest.raises(Conflict):
+        store.update_payment(stale)  # the first copy is sent, then this one's version check fails
+    loaded = store.get_payment(merchant_id="mer_a", payment_id=payment.id)
+    assert loaded is not None and (loaded.status, loaded.version) == (PaymentState.CANCELED, 2)
+
+
+def test_a_deferred_write_of_a_payment_changed_meanwhile_is_a_conflict_when_sent(store: Store) -> None:
+    payment = _payment()
+    store.insert_payment(payment)
+    loaded = store.get_payment(merchant_id="mer_a", payment_id=payment.id)
+    assert loaded is not None
+    store.conn.execute(schema.payments.update().values(version=7))  # another writer got there first
+    store.defer_writes = True
+    loaded.status = PaymentState.CANCELED
+    store.update_payment(loaded)
+    with pytest.raises(Conflict):
+        store.flush_deferred()
+
+
 def test_an_update_under_another_merchant_changes_nothing(store: Store) -> None:
     payment = _payment()
     store.insert_payment(payment)

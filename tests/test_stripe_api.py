@@ -51,9 +51,9 @@ SOURCE_ERRORS = [
     ({"type": "ideal"}, "payment_method_not_available", "type"),
     ({"amount": MISSING}, "parameter_missing", "amount"),
     ({"amount": "ten"}, "parameter_invalid_integer", "amount"),
-    ({"amount": 99}, "invalid_amount", "amount"),
+    ({"amount": 99}, "amount_too_small", "amount"),
     ({"currency": MISSING}, "parameter_missing", "currency"),
-    ({"currency": "usd"}, "invalid_currency", "currency"),
+    ({"currency": "usd"}, None, "currency"),
     ({"redirect": MISSING}, "parameter_missing", "redirect[return_url]"),
     ({"redirect": {"return_url": "not a url"}}, "url_invalid", "redirect[return_url]"),
     ({"redirect": {"return_url": "javascript:alert(document.cookie)"}}, "url_invalid", "redirect[return_url]"),
@@ -62,21 +62,21 @@ SOURCE_ERRORS = [
     ({"redirect": {"return_url": "https://shop/r\r\nSet-Cookie: a=b"}}, "url_invalid", "redirect[return_url]"),
     ({"redirect": {"return_url": "https:///r"}}, "url_invalid", "redirect[return_url]"),
     ({"sofort": MISSING}, "parameter_missing", "sofort[country]"),
-    ({"sofort": {"country": "FR"}}, "invalid_sofort_country", "sofort[country]"),
-    ({"sofort": {"country": "DE", "preferred_language": "sv"}}, "parameter_invalid", "sofort[preferred_language]"),
-    ({"statement_descriptor": "X" * 36}, "parameter_invalid", "statement_descriptor"),
-    ({"statement_descriptor": "ORDER (1)"}, "parameter_invalid", "statement_descriptor"),
-    ({"usage": "reusable"}, "parameter_invalid", "usage"),
-    ({"flow": "receiver"}, "parameter_invalid", "flow"),
+    ({"sofort": {"country": "FR"}}, None, "sofort[country]"),
+    ({"sofort": {"country": "DE", "preferred_language": "sv"}}, None, "sofort[preferred_language]"),
+    ({"statement_descriptor": "X" * 36}, None, "statement_descriptor"),
+    ({"statement_descriptor": "ORDER (1)"}, None, "statement_descriptor"),
+    ({"usage": "reusable"}, None, "usage"),
+    ({"flow": "receiver"}, None, "flow"),
     ({"owner": {"nickname": "J"}}, "parameter_unknown", "owner[nickname]"),
-    ({"metadata": {"k" * 41: "v"}}, "parameter_invalid", f"metadata[{'k' * 41}]"),
-    ({"metadata": {"k": "v" * 501}}, "parameter_invalid", "metadata[k]"),
+    ({"metadata": {"k" * 41: "v"}}, None, f"metadata[{'k' * 41}]"),
+    ({"metadata": {"k": "v" * 501}}, None, "metadata[k]"),
     ({"color": "red"}, "parameter_unknown", "color"),
 ]
 
 
 @pytest.mark.parametrize(("changes", "code", "param"), SOURCE_ERRORS, ids=[f"{c}-{p}" for _, c, p in SOURCE_ERRORS])
-def test_source_validation_errors(sqlite_sdk: LiveKasse, changes: dict[str, Any], code: str, param: str) -> None:
+def test_source_validation_errors(sqlite_sdk: LiveKasse, changes: dict[str, Any], code: str | None, param: str) -> None:
     with pytest.raises(stripe.InvalidRequestError) as caught:
         stripe.Source.create(**_source_params(**changes))
     assert (caught.value.code, caught.value.param, caught.value.http_status) == (code, param, 400)
@@ -99,9 +99,9 @@ def test_charge_errors_name_the_parameter(sqlite_sdk: LiveKasse) -> None:
     cases: list[tuple[dict[str, Any], str, str, int]] = [
         ({"amount": 1099, "currency": "eur"}, "parameter_missing", "source", 400),
         ({"amount": 1099, "currency": "eur", "source": "src_unknown"}, "resource_missing", "source", 404),
-        ({"amount": 1099, "currency": "eur", "source": pending.id}, "source_not_chargeable", "source", 400),
+        ({"amount": 1099, "currency": "eur", "source": pending.id}, None, "source", 400),
         ({"amount": 1000, "currency": "eur", "source": src.id}, "invalid_charge_amount", "amount", 400),
-        ({"amount": 1099, "currency": "usd", "source": src.id}, "invalid_currency", "currency", 400),
+        ({"amount": 1099, "currency": "usd", "source": src.id}, None, "currency", 400),
         ({"amount": "x", "currency": "eur", "source": src.id}, "parameter_invalid_integer", "amount", 400),
         ({"currency": "eur", "source": src.id}, "parameter_missing", "amount", 400),
     ]
@@ -121,7 +121,7 @@ def test_refund_errors(sqlite_sdk: LiveKasse) -> None:
     cases: list[tuple[dict[str, Any], str, str, int]] = [
         ({"charge": "ch_unknown"}, "resource_missing", "charge", 404),
         ({}, "parameter_missing", "charge", 400),
-        ({"charge": ch.id, "reason": "changed_mind"}, "parameter_invalid", "reason", 400),
+        ({"charge": ch.id, "reason": "changed_mind"}, None, "reason", 400),
         ({"charge": ch.id, "amount": 0}, "parameter_invalid_integer", "amount", 400),
         ({"charge": ch.id, "amount": 1100}, "amount_too_large", "amount", 400),
     ]
@@ -241,7 +241,7 @@ def test_webhook_endpoints(sqlite_sdk: LiveKasse) -> None:
     assert [e.id for e in stripe.WebhookEndpoint.list().data] == [created.id]
     with pytest.raises(stripe.InvalidRequestError) as caught:
         stripe.WebhookEndpoint.create(url="https://shop.example/hook", enabled_events=["payment.created"])
-    assert (caught.value.code, caught.value.param) == ("parameter_invalid", "enabled_events[0]")
+    assert (caught.value.code, caught.value.param) == (None, "enabled_events[0]")
     deleted = stripe.WebhookEndpoint.delete(created.id)
     assert deleted.deleted is True
     assert stripe.WebhookEndpoint.list().data == []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +30,7 @@ class Outcome:
     status: int
     body: Any
     replayed: bool = False
+    headers: Mapping[str, str] = field(default_factory=dict)  # kept with the answer (Stripe's Original-Request)
 
 
 def fingerprint(method: str, path: str, payload: Any) -> str:
@@ -50,6 +51,7 @@ def run_idempotent(
     fingerprint: str,
     operation: Callable[[Tx], tuple[int, Any]],
     ttl_s: int | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Outcome:
     """Run ``operation`` in one unit of work, recording (or replaying) its response under ``key``."""
     if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
@@ -73,10 +75,10 @@ def run_idempotent(
                 if key is not None:
                     tx.store.insert_idempotency(
                         merchant_id=merchant_id, scope=scope, key=key, fingerprint=fingerprint,
-                        response_status=status, response_body=json.dumps(body), response_headers={},
-                        created_at=tx.now,
+                        response_status=status, response_body=json.dumps(body),
+                        response_headers=dict(headers or {}), created_at=tx.now,
                     )  # fmt: skip
-                return Outcome(status, body)
+                return Outcome(status, body, headers=dict(headers or {}))
         except IntegrityError:
             if key is None or attempt:
                 raise
@@ -88,7 +90,9 @@ def replay(stored: Mapping[str, Any], *, key: str, fingerprint: str) -> Outcome:
     """The answer stored under ``key``; the same key with another request is refused."""
     if stored["fingerprint"] != fingerprint:
         raise IdempotencyMismatch(key)
-    return Outcome(int(stored["response_status"]), json.loads(stored["response_body"]), True)
+    kept = stored.get("response_headers")
+    headers = {str(k): str(v) for k, v in kept.items()} if isinstance(kept, dict) else {}
+    return Outcome(int(stored["response_status"]), json.loads(stored["response_body"]), True, headers)
 
 
 def keep_response(tx: Tx, *, scope: str, key: str, fingerprint: str, status: int, body: Any) -> None:

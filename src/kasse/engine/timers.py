@@ -96,7 +96,7 @@ def fire_batch(
     kasse: Kasse, *, merchant_id: str, until: datetime, at_due_time: bool = True, limit: int = BATCH
 ) -> list[Fired]:
     """Fire up to ``limit`` due timers, earliest first, in one transaction (one commit instead of one per
-    timer). Each fires at its own due time. If a handler schedules a timer due before the next one of the
+    timer). Each fires at its own due time. If the batch has scheduled a timer due before the next one of the
     batch, the batch ends there, so the next pass fires it in due order."""
     fired: list[Fired] = []
     known = handlers(kasse)
@@ -106,18 +106,21 @@ def fire_batch(
         batch = tx.store.due_timers(merchant_id=merchant_id, until=until, limit=limit, kinds=list(known))
         if not batch:
             _log_unhandled(tx, until, known)
-        tx.store.lock_timer_payments(merchant_id=merchant_id, timers=batch)
+        tx.store.load_timer_payments(merchant_id=merchant_id, timers=batch)
+        tx.store.defer_writes = True  # the batch's payment updates leave together (kasse.storage._base)
         marks: list[tuple[str, datetime]] = []
         for index, timer in enumerate(batch):
             if at_due_time:
                 tx.now = timer.due_at
             marks.append((timer.id, tx.now))
-            scheduled, emitted = len(tx.timers), len(tx.events)
+            emitted = len(tx.events)
             known[timer.kind](tx, timer.subject_id)
             produced = tuple(event.type for event in tx.events[emitted:])
             fired.append(Fired(timer.id, timer.kind, timer.subject_id, timer.due_at, produced))
             following = batch[index + 1].due_at if index + 1 < len(batch) else None
-            new = [t.due_at for t in tx.timers[scheduled:] if t.due_at <= until]
+            # Every timer the batch has scheduled so far, not only this handler's: one scheduled two
+            # handlers back can fall due before the next of the batch.
+            new = [t.due_at for t in tx.timers if t.due_at <= until]
             if following is not None and new and min(new) < following:
                 break
         tx.store.mark_fired(marks)

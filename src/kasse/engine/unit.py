@@ -135,6 +135,7 @@ class Tx:
     def flush(self) -> None:
         """Write the buffered events and timers, and a delivery of each event to every enabled webhook
         endpoint that wants it: the transactional outbox, committed with the change itself."""
+        self.store.flush_deferred()
         now = self.now
         for event, obj, deriver in self.derive:
             self.now = event.created_at  # dated at their engine event (a clock advance fires many in one unit)

@@ -111,6 +111,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "result_canceled_title": {"de": "Zahlung abgebrochen", "en": "Payment canceled"},
     "result_body": {"de": "Sie können dieses Fenster jetzt schließen.", "en": "You can close this window now."},
     "back_to_shop": {"de": "Zurück zum Shop", "en": "Back to the shop"},
+    "receipt_title": {"de": "Zahlungsbeleg", "en": "Receipt"},
+    "receipt_body": {
+        "de": "{amount} an {merchant} per {method}, Beleg {number}. Status: {status}.",
+        "en": "{amount} to {merchant} by {method}, receipt {number}. Status: {status}.",
+    },
     "try_again": {"de": "Zahlungsseite neu laden", "en": "Reload the payment page"},
     "klarna_otp_refused": {
         "de": "Dieser Bestätigungscode wurde nicht akzeptiert. Jeder sechsstellige Code außer 999999 funktioniert.",

@@ -21,8 +21,25 @@ class Page(Generic[T]):
 
 class StoreBase:
     def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+        self._conn = conn
         self.is_postgres = conn.dialect.name == "postgresql"
+        # Payments read ahead by one query for a batch of timers (``load_timer_payments``), keyed by
+        # (merchant, id): each answers the next ``get_payment`` of its id once, and a write drops it.
+        self.preloaded: dict[tuple[str, str], Any] = {}
+        # With ``defer_writes`` (a batch of timers), payment updates wait here and leave together, in
+        # one executemany, before the next statement of any other kind (``conn``) or at the unit's flush.
+        self.defer_writes = False
+        self.deferred: dict[tuple[str, str], tuple[Any, int]] = {}  # (merchant, id) → (payment, version read)
+
+    @property
+    def conn(self) -> Connection:
+        """The connection, once the deferred writes are sent: every statement sees them."""
+        if self.deferred:
+            self.flush_deferred()
+        return self._conn
+
+    def flush_deferred(self) -> None:
+        """Send the deferred writes (``PaymentQueries`` knows how)."""
 
     def _lock(self, query: Select[Any], *, skip_locked: bool = False) -> Select[Any]:
         # SQLite needs no row locks: a writer holds the database (BEGIN IMMEDIATE).

@@ -45,6 +45,15 @@ _UPDATE_PAYMENT = update(_P).where(
 )
 
 
+def _update_params(payment: Payment, read: int, *, version: int | None = None) -> dict[str, Any]:
+    """``_UPDATE_PAYMENT``'s parameters: the payment's row at ``version`` (default: one past the one
+    read), where the stored one is still ``read``."""
+    row = to_row(payment)
+    del row["version"]
+    return {**row, "version": read + 1 if version is None else version, "w_merchant_id": payment.merchant_id,
+            "w_id": payment.id, "w_version": read}  # fmt: skip
+
+
 class PaymentQueries(StoreBase):
     # --- merchants and credentials -------------------------------------------------------------
 
@@ -99,6 +108,10 @@ class PaymentQueries(StoreBase):
         self.conn.execute(_INSERT_PAYMENT, to_row(payment))
 
     def get_payment(self, *, merchant_id: str, payment_id: str, for_update: bool = False) -> Payment | None:
+        # A deferred write is read back from the database (``conn`` sends it first), never shared.
+        preloaded: Payment | None = self.preloaded.pop((merchant_id, payment_id), None)
+        if preloaded is not None:  # already locked (PostgreSQL) or under the single writer (SQLite)
+            return preloaded
         query = _PAYMENT_LOCKED if for_update and self.is_postgres else _PAYMENT
         row = self.conn.execute(query, {"merchant_id": merchant_id, "payment_id": payment_id}).mappings().first()
         return None if row is None else from_row(Payment, row)
@@ -123,21 +136,29 @@ class PaymentQueries(StoreBase):
 
     def update_payment(self, payment: Payment) -> None:
         """Write a changed payment; a concurrent change in between (version moved) is a conflict."""
-        row = to_row(payment)
-        version = row.pop("version")
-        result = self.conn.execute(
-            _UPDATE_PAYMENT,
-            {
-                **row,
-                "version": version + 1,
-                "w_merchant_id": payment.merchant_id,
-                "w_id": payment.id,
-                "w_version": version,
-            },
-        )
+        key = (payment.merchant_id, payment.id)
+        self.preloaded.pop(key, None)
+        if self.defer_writes:
+            held = self.deferred.get(key)
+            if held is None or held[0] is payment:  # another copy of it: sent first, then checked as ever
+                self.deferred[key] = (payment, payment.version if held is None else held[1])
+                payment.version += 1
+                return
+            self.flush_deferred()
+        result = self.conn.execute(_UPDATE_PAYMENT, _update_params(payment, payment.version))
         if result.rowcount != 1:
             raise Conflict(ErrorCode.CONCURRENT_UPDATE, f"Payment {payment.id} was changed concurrently; retry")
-        payment.version = version + 1
+        payment.version += 1
+
+    def flush_deferred(self) -> None:
+        if not self.deferred:
+            return
+        writes, self.deferred = self.deferred, {}
+        params = [_update_params(payment, read, version=payment.version) for payment, read in writes.values()]
+        result = self._conn.execute(_UPDATE_PAYMENT, params)
+        if result.rowcount != len(params):
+            ids = ", ".join(payment.id for payment, _ in writes.values())
+            raise Conflict(ErrorCode.CONCURRENT_UPDATE, f"One of the payments {ids} was changed concurrently; retry")
 
     def list_payments(
         self,

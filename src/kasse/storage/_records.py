@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 
-from kasse.domain.models import Event, Timer, TimerKind
+from kasse.domain.models import Event, Payment, Timer, TimerKind
 from kasse.storage import schema as s
 from kasse.storage._base import Page, StoreBase
 from kasse.storage.rows import from_row, to_row
@@ -100,12 +100,16 @@ class RecordQueries(StoreBase):
             query = query.where(t.c.kind.in_(kinds))
         return [from_row(Timer, r) for r in self.conn.execute(self._lock(query, skip_locked=True)).mappings()]
 
-    def lock_timer_payments(self, *, merchant_id: str, timers: list[Timer]) -> None:
-        """PostgreSQL: lock the payments a claimed batch of timers will change, in id order, before
-        firing any. Firing locks them in due order, which differs between two batches (two partial
-        captures of two payments settling in opposite orders); two batches fired at once (two
-        schedulers, a scheduler and an advance) then each held a payment the other wanted: deadlock."""
-        if not self.is_postgres or not timers:
+    def load_timer_payments(self, *, merchant_id: str, timers: list[Timer]) -> None:
+        """Read the payments a claimed batch of timers will change in one query, in id order, before
+        firing any; each answers its first ``get_payment`` of the batch (``preloaded``).
+
+        On PostgreSQL the query also locks them (FOR UPDATE): firing locks them in due order, which
+        differs between two batches (two partial captures of two payments settling in opposite orders);
+        two batches fired at once (two schedulers, a scheduler and an advance) then each held a payment
+        the other wanted: deadlock. A payment written in the batch is read again, not from here; the
+        version check of ``update_payment`` would refuse a stale one."""
+        if not timers:
             return
         ids = {t.subject_id for t in timers if t.kind not in _OWNED_BY}
         for kind, table in _OWNED_BY.items():
@@ -114,8 +118,9 @@ class RecordQueries(StoreBase):
                 query = select(table.c.payment_id).where(table.c.merchant_id == merchant_id, table.c.id.in_(owned))
                 ids.update(self.conn.execute(query).scalars())
         p = s.payments
-        query = select(p.c.id).where(p.c.merchant_id == merchant_id, p.c.id.in_(sorted(ids))).order_by(p.c.id)
-        self.conn.execute(query.with_for_update()).all()
+        query = select(p).where(p.c.merchant_id == merchant_id, p.c.id.in_(sorted(ids))).order_by(p.c.id)
+        for row in self.conn.execute(self._lock(query)).mappings():
+            self.preloaded[(merchant_id, row["id"])] = from_row(Payment, row)
 
     def mark_fired(self, fired: list[tuple[str, datetime]]) -> None:
         """Record timers (claimed by ``due_timers`` in this transaction) as fired, in one executemany

@@ -44,6 +44,7 @@ __all__ = [
     "payone_sessions",
     "refunds",
     "secuconnect_tokens",
+    "stripe_endpoints",
     "timers",
     "webhook_endpoints",
 ]
@@ -414,4 +415,15 @@ payone_sessions = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Index(None, "merchant_id", "session_id"),
     Index(None, "merchant_id", "authorization_token"),
+)
+
+# What a Stripe webhook endpoint keeps beyond the shared endpoint: the API version its events are
+# rendered for and its metadata (the Stripe dialect's own fields; the row goes with its endpoint).
+stripe_endpoints = Table(
+    "stripe_endpoints",
+    metadata,
+    Column("id", String(40), ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), primary_key=True),
+    _merchant(),
+    Column("api_version", String(40)),
+    Column("metadata", JSONType, nullable=False),
 )

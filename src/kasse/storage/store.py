@@ -17,6 +17,7 @@ from kasse.storage._payments import PaymentQueries
 from kasse.storage._payone import PayoneQueries, PayoneSession
 from kasse.storage._records import RecordQueries
 from kasse.storage._secuconnect import SecuconnectQueries, SecuconnectToken
+from kasse.storage._stripe import StripeQueries
 from kasse.storage._webhooks import WebhookQueries
 
 __all__ = [
@@ -26,6 +27,6 @@ __all__ = [
 
 class Store(
     DialectQueries, ExternalIdQueries, PaymentQueries, LedgerQueries, RecordQueries, WebhookQueries,
-    SecuconnectQueries, KlarnaQueries, PayoneQueries, DashboardQueries,
+    SecuconnectQueries, KlarnaQueries, PayoneQueries, StripeQueries, DashboardQueries,
 ):  # fmt: skip
     """All queries over one connection (one transaction)."""

@@ -19,16 +19,27 @@ class StripeChargeData:
 
     description: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    statement_descriptor: str | None = None  # the charge's own (shown on the charge; no other effect)
+    statement_descriptor_suffix: str | None = None
+    receipt_email: str | None = None  # shown; Kasse sends no e-mail
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StripeChargeData:
-        description, metadata = data.get("description"), data.get("metadata")
+        metadata = data.get("metadata")
         return cls(
-            description if isinstance(description, str) else None, dict(metadata) if isinstance(metadata, dict) else {}
+            _text(data.get("description")),
+            dict(metadata) if isinstance(metadata, dict) else {},
+            _text(data.get("statement_descriptor")),
+            _text(data.get("statement_descriptor_suffix")),
+            _text(data.get("receipt_email")),
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"description": self.description, "metadata": dict(self.metadata)}
+        data = {"description": self.description, "metadata": dict(self.metadata)}
+        for name in ("statement_descriptor", "statement_descriptor_suffix", "receipt_email"):
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
+        return data
 
 
 @dataclass(frozen=True, slots=True)

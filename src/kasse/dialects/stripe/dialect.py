@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from kasse.delivery.render import Outbound
 from kasse.dialects._base import Dialect, FrontDoor
-from kasse.dialects.stripe import ledger, notifications, provider_events, redirects, routes, rules, webhooks
+from kasse.dialects.stripe import (
+    endpoints,
+    fallback,
+    ledger,
+    notifications,
+    provider_events,
+    receipts,
+    redirects,
+    refunds,
+    routes,
+    rules,
+    webhooks,
+)
 from kasse.dialects.stripe.loaders import ORIGIN
 
 __all__ = ["DIALECT"]
@@ -29,7 +41,17 @@ DIALECT = Dialect(
     rules=rules.RULES,
     outbound=Outbound(notifications.render),
     return_url=redirects.stripe_return_url,
-    routers=(routes.router, webhooks.router, ledger.router, webhooks.sandbox_router),
+    # The fallback last: it answers what no other Stripe route matched.
+    routers=(
+        routes.router,
+        refunds.router,
+        endpoints.router,
+        webhooks.router,
+        ledger.router,
+        webhooks.sandbox_router,
+        receipts.router,
+        fallback.router,
+    ),
     derive_events=provider_events.derive,
     front_door=FRONT_DOOR,
 )

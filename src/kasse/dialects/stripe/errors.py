@@ -27,27 +27,31 @@ log = logging.getLogger(__name__)
 
 
 class StripeCode(StrEnum):
-    """Stripe's own codes (its error-code list) that the engine has no word for."""
+    """Stripe's own codes that the engine has no word for. Every code the dialect sends is one of Stripe's
+    error-code list as stripe-python declares it (``PaymentIntent.LastPaymentError.code``; a test checks);
+    where Stripe has no code for a refusal (an invalid value, an unsupported country), none is sent."""
 
+    AMOUNT_TOO_LARGE = "amount_too_large"
     AMOUNT_TOO_SMALL = "amount_too_small"
+    CHARGE_ALREADY_CAPTURED = "charge_already_captured"
     CHARGE_ALREADY_REFUNDED = "charge_already_refunded"
     CHARGE_NOT_REFUNDABLE = "charge_not_refundable"
     INVALID_CHARGE_AMOUNT = "invalid_charge_amount"
-    INVALID_SOFORT_COUNTRY = "invalid_sofort_country"
     INVALID_SOURCE_USAGE = "invalid_source_usage"
     LOCK_TIMEOUT = "lock_timeout"
     PARAMETER_INVALID_INTEGER = "parameter_invalid_integer"
-    PARAMETER_INVALID_STRING = "parameter_invalid_string"
+    PARAMETER_UNKNOWN = "parameter_unknown"
+    PARAMETERS_EXCLUSIVE = "parameters_exclusive"
     PAYMENT_METHOD_NOT_AVAILABLE = "payment_method_not_available"
     RESOURCE_MISSING = "resource_missing"  # as a 400: a list cursor that names no object
-    SOURCE_NOT_CHARGEABLE = "source_not_chargeable"
 
 
 class StripeRefusal(InvalidRequest):
     """A request the Stripe dialect refuses in Stripe's words, before the engine sees it: always a 400
-    ``invalid_request_error``; elsewhere it reads as the engine's ``parameter_invalid``."""
+    ``invalid_request_error`` (``stripe_code`` None: Stripe sends no code); elsewhere it reads as the
+    engine's ``parameter_invalid``."""
 
-    def __init__(self, stripe_code: StripeCode, message: str, *, param: str | None = None) -> None:
+    def __init__(self, stripe_code: StripeCode | None, message: str, *, param: str | None = None) -> None:
         super().__init__(ErrorCode.PARAMETER_INVALID, message, param=param)
         self.stripe_code = stripe_code
 
@@ -63,28 +67,28 @@ def _invalid(code: str | None) -> StripeError:
 
 
 E = ErrorCode
-# Every engine code in Stripe's words (its error-code list); a code Stripe has no word for is sent as is.
+# Every engine code in Stripe's words (its error-code list); where Stripe has no code, none is sent.
 STRIPE_ERRORS: dict[ErrorCode, StripeError] = {
-    E.PARAMETER_INVALID: _invalid("parameter_invalid"),
+    E.PARAMETER_INVALID: _invalid(None),
     E.PARAMETER_MISSING: _invalid("parameter_missing"),
     E.PARAMETER_UNKNOWN: _invalid("parameter_unknown"),
-    E.UNSUPPORTED_MEDIA_TYPE: _invalid("unsupported_media_type"),
-    E.IDEMPOTENCY_KEY_INVALID: _invalid("idempotency_key_invalid"),
+    E.UNSUPPORTED_MEDIA_TYPE: _invalid(None),
+    E.IDEMPOTENCY_KEY_INVALID: _invalid(None),
     E.INVALID_API_KEY: StripeError(401, "invalid_request_error", None),
     E.URL_INVALID: _invalid("url_invalid"),
     E.URL_REFUSED: _invalid("url_invalid"),  # a webhook target the policy refuses (docs/security.md)
-    E.INVALID_AMOUNT: _invalid("invalid_amount"),
-    E.INVALID_CURRENCY: _invalid("invalid_currency"),
-    E.INVALID_EXPIRES_IN: _invalid("invalid_expires_in"),
-    E.AMOUNT_OUT_OF_RANGE: _invalid("amount_out_of_range"),
-    E.AMOUNT_TOO_LARGE: _invalid("amount_too_large"),
-    E.CURRENCY_NOT_SUPPORTED: _invalid("currency_not_supported"),
-    E.COUNTRY_NOT_SUPPORTED: _invalid("country_not_supported"),
-    E.CURRENCY_COUNTRY_MISMATCH: _invalid("currency_country_mismatch"),
-    E.CAPTURE_METHOD_NOT_SUPPORTED: _invalid("capture_method_not_supported"),
+    E.INVALID_AMOUNT: _invalid(None),
+    E.INVALID_CURRENCY: _invalid(None),
+    E.INVALID_EXPIRES_IN: _invalid(None),
+    E.AMOUNT_OUT_OF_RANGE: _invalid(None),
+    E.AMOUNT_TOO_LARGE: _invalid(StripeCode.AMOUNT_TOO_LARGE),
+    E.CURRENCY_NOT_SUPPORTED: _invalid(None),
+    E.COUNTRY_NOT_SUPPORTED: _invalid(None),
+    E.CURRENCY_COUNTRY_MISMATCH: _invalid(None),
+    E.CAPTURE_METHOD_NOT_SUPPORTED: _invalid(None),
     E.RESOURCE_MISSING: StripeError(404, "invalid_request_error", "resource_missing"),
     E.INVALID_STATE: _invalid(StripeCode.INVALID_SOURCE_USAGE),
-    E.PAYMENT_NOT_OPEN: _invalid("payment_not_open"),
+    E.PAYMENT_NOT_OPEN: _invalid(None),
     E.PAYMENT_EXPIRED: _invalid(StripeCode.INVALID_SOURCE_USAGE),
     E.NOTHING_TO_CAPTURE: _invalid(StripeCode.INVALID_SOURCE_USAGE),
     E.PAYMENT_NOT_REFUNDABLE: _invalid(StripeCode.CHARGE_NOT_REFUNDABLE),
@@ -92,17 +96,20 @@ STRIPE_ERRORS: dict[ErrorCode, StripeError] = {
     E.REFUND_WINDOW_EXPIRED: _invalid(StripeCode.CHARGE_NOT_REFUNDABLE),
     E.IDEMPOTENCY_KEY_REUSED: StripeError(400, "idempotency_error", None),
     E.CONCURRENT_UPDATE: StripeError(409, "api_error", StripeCode.LOCK_TIMEOUT),  # stripe-python retries 409s
-    E.DATABASE_CONFLICT: _invalid("database_conflict"),
-    E.CLOCK_ADVANCE_RUNNING: _invalid("clock_advance_running"),
+    E.DATABASE_CONFLICT: _invalid(None),
+    E.CLOCK_ADVANCE_RUNNING: _invalid(None),
     E.EXTERNAL_ID_TAKEN: _invalid("resource_already_exists"),
 }
 
 
 def stripe_error(status: int, type_: str, code: str | None, message: str, param: str | None = None) -> JSONResponse:
-    body = {"error": {"type": type_, "code": code, "message": message, "param": param}}
-    if code is None:
-        del body["error"]["code"]
-    return JSONResponse(body, status_code=status)
+    """Stripe omits ``code`` and ``param`` where it has none (it never sends them null)."""
+    error: dict[str, str] = {"type": type_, "message": message}
+    if code is not None:
+        error["code"] = code
+    if param is not None:
+        error["param"] = param
+    return JSONResponse({"error": error}, status_code=status)
 
 
 def stripe_error_response(exc: DomainError) -> JSONResponse:

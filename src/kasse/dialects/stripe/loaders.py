@@ -7,10 +7,22 @@ from typing import Any
 
 from kasse.dialects.stripe import translate as out
 from kasse.domain.errors import NotFound
+from kasse.domain.ledger import Transfer
 from kasse.domain.models import Capture, Payment, Refund
+from kasse.domain.states import CaptureState
 from kasse.storage.store import Store
 
-__all__ = ["charge_of", "find_charge", "find_refund", "find_source", "refund_of"]
+__all__ = [
+    "CODES",
+    "TYPES",
+    "balance_transaction",
+    "charge_of",
+    "find_charge",
+    "find_refund",
+    "find_source",
+    "refund_of",
+    "transaction_out",
+]
 
 ORIGIN = "stripe"
 
@@ -60,3 +72,41 @@ def refund_of(store: Store, refund: Refund) -> dict[str, Any]:
         merchant_id=refund.merchant_id, codes=["refund"], limit=100, payment_id=refund.payment_id
     ).items
     return out.refund_out(refund, captures[0] if captures else None, transfers)
+
+
+# --- balance transactions: a charge's capture transfer (pending until the money arrives), a failed
+# charge's reversal, a refund's payout to the customer. Fees are zero.
+
+CODES = ["capture", "settlement_failed", "refund"]
+TYPES = {"capture": "charge", "settlement_failed": "payment_failure_refund", "refund": "refund"}
+
+
+def transaction_out(store: Store, t: Transfer) -> dict[str, Any]:
+    amount = out.transfer_amount(t)
+    source, status, available_on = None, "available", t.created_at
+    if t.code == "refund":
+        amount, source = -amount, out.stripe_id(t.refund_id) if t.refund_id else None
+    else:
+        caps = store.captures_of(merchant_id=t.merchant_id, payment_id=t.payment_id) if t.payment_id else []
+        cap = caps[0] if caps else None
+        source = out.stripe_id(cap.id) if cap else None
+        if t.code == "settlement_failed":
+            amount = -amount
+        elif cap is not None:
+            status = "available" if cap.status is CaptureState.SUCCEEDED else "pending"
+            available_on = cap.settles_at
+    return {
+        "id": out.stripe_id(t.id), "object": "balance_transaction", "amount": amount,
+        "available_on": out.ts(available_on), "created": out.ts(t.created_at), "currency": t.currency.lower(),
+        "balance_type": "payments", "description": None, "exchange_rate": None, "fee": 0, "fee_details": [],
+        "net": amount,
+        "reporting_category": TYPES[t.code], "source": source, "status": status, "type": TYPES[t.code],
+    }  # fmt: skip
+
+
+def balance_transaction(store: Store, merchant_id: str, txn_id: str) -> dict[str, Any]:
+    transfer_id = out.kasse_id(txn_id, "txn")
+    found = None if transfer_id is None else store.get_transfer(merchant_id=merchant_id, transfer_id=transfer_id)
+    if found is None or found.code not in CODES or not found.moves_money:
+        raise NotFound("balance_transaction", txn_id, param="id")
+    return transaction_out(store, found)

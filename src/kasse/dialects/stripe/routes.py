@@ -1,4 +1,4 @@
-"""HTTP handlers of the Stripe dialect: Sources, Charges, Refunds. Decode, call the engine, encode."""
+"""HTTP handlers of the Stripe dialect: Sources and Charges. Decode, call the engine, encode."""
 
 from __future__ import annotations
 
@@ -13,20 +13,27 @@ from kasse.dialects.stripe import schemas
 from kasse.dialects.stripe import translate as out
 from kasse.dialects.stripe.data import StripeChargeData, StripeSourceData
 from kasse.dialects.stripe.errors import StripeCode, StripeRefusal
-from kasse.dialects.stripe.ledger import balance_transaction
-from kasse.dialects.stripe.loaders import ORIGIN, charge_of, find_charge, find_refund, find_source, refund_of
-from kasse.dialects.stripe.wire import MerchantId, Params, StripeRoute, post, stripe_list
-from kasse.domain.errors import ErrorCode, InvalidRequest, NotFound
+from kasse.dialects.stripe.expand import Expander, Paths, expand_in
+from kasse.dialects.stripe.fields import check_known, string
+from kasse.dialects.stripe.listing import cursors, exists, list_in
+from kasse.dialects.stripe.loaders import ORIGIN, charge_of, find_charge, find_source
+from kasse.dialects.stripe.wire import MerchantId, Params, StripeRoute, list_body, post, stripe_list
+from kasse.domain.errors import ErrorCode, InvalidRequest
 from kasse.domain.ids import new_token
 from kasse.domain.models import Capture, CaptureMethod, Method
 from kasse.edge.request import base_url, kasse_of
-from kasse.engine import captures, payments, refunds
+from kasse.engine import captures, payments
 from kasse.engine.unit import Tx
 from kasse.storage.store import Store
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/stripe/v1", route_class=StripeRoute, include_in_schema=False)
+_UPDATE_PARAMS = {"metadata", "description", "expand"}
+_CAPTURE_PARAMS = {
+    "amount", "application_fee", "application_fee_amount", "expand", "receipt_email", "statement_descriptor",
+    "statement_descriptor_suffix", "transfer_data", "transfer_group",
+}  # fmt: skip
 
 
 # --- sources ----------------------------------------------------------------------------------------
@@ -35,6 +42,7 @@ router = APIRouter(prefix="/stripe/v1", route_class=StripeRoute, include_in_sche
 @router.post("/sources")
 def create_source(request: Request, merchant_id: MerchantId, params: Params) -> JSONResponse:
     src = schemas.source_in(params)
+    paths = expand_in(params, "source")
     cmd = payments.CreatePayment(
         amount_minor=src.amount, currency=src.currency, method=Method.SOFORT, origin=ORIGIN, country=src.country,
         return_url=src.return_url, metadata=src.metadata,
@@ -46,29 +54,35 @@ def create_source(request: Request, merchant_id: MerchantId, params: Params) -> 
         ).as_dict(),
         capture_method=CaptureMethod.MANUAL, scenario=src.scenario,
     )  # fmt: skip
-    return post(
-        request, merchant_id, params, lambda tx: out.source_out(payments.create_payment(tx, cmd), base_url(request))
-    )
+
+    def operation(tx: Tx) -> dict[str, Any]:
+        source = out.source_out(payments.create_payment(tx, cmd), base_url(request))
+        return _expand(tx.store, request, merchant_id, source, paths)
+
+    return post(request, merchant_id, params, operation)
 
 
 @router.get("/sources/{source_id}")
-def get_source(request: Request, source_id: str, merchant_id: MerchantId) -> JSONResponse:
+def get_source(request: Request, source_id: str, merchant_id: MerchantId, params: Params) -> JSONResponse:
+    check_known(params, {"expand", "client_secret"})
+    paths = expand_in(params, "source")
     with kasse_of(request).read() as store:
         payment = find_source(store, merchant_id, source_id)
-    return JSONResponse(out.source_out(payment, base_url(request)))
+        return JSONResponse(_expand(store, request, merchant_id, out.source_out(payment, base_url(request)), paths))
 
 
 @router.post("/sources/{source_id}")
 def update_source(request: Request, source_id: str, merchant_id: MerchantId, params: Params) -> JSONResponse:
     """Metadata and owner may change (Stripe: "updates the specified source by setting the values of the
     parameters passed")."""
-    schemas.check_known(params, {"metadata", "owner", "expand"})
+    check_known(params, {"metadata", "owner", "expand"})
     metadata, owner = schemas.metadata_in(params), schemas.owner_in(params)
+    paths = expand_in(params, "source")
 
     def operation(tx: Tx) -> dict[str, Any]:
         payment = find_source(tx.store, merchant_id, source_id)
         updated = payments.update_details(tx, payment.id, metadata=metadata, customer=owner)
-        return out.source_out(updated, base_url(request))
+        return _expand(tx.store, request, merchant_id, out.source_out(updated, base_url(request)), paths)
 
     return post(request, merchant_id, params, operation)
 
@@ -86,9 +100,7 @@ def _charge(tx: Tx, merchant_id: str, body: schemas.ChargeIn) -> Capture:
             param="source",
         )
     if status != "chargeable":
-        raise StripeRefusal(
-            StripeCode.SOURCE_NOT_CHARGEABLE, f"The source {body.source} is {status}, not chargeable.", param="source"
-        )
+        raise StripeRefusal(None, f"The source {body.source} is {status}, not chargeable.", param="source")
     if body.currency != payment.currency:
         raise InvalidRequest(
             ErrorCode.INVALID_CURRENCY, f"The charge currency must match the source's ({payment.currency.lower()})",
@@ -100,7 +112,10 @@ def _charge(tx: Tx, merchant_id: str, body: schemas.ChargeIn) -> Capture:
             f"The charge amount must match the single-use source's amount ({payment.amount_minor})",
             param="amount",
         )
-    charge = StripeChargeData(body.description, dict(body.metadata))
+    charge = StripeChargeData(
+        body.description, dict(body.metadata), body.statement_descriptor, body.statement_descriptor_suffix,
+        body.receipt_email,
+    )  # fmt: skip
     payments.update_details(tx, payment.id, provider_data=StripeSourceData.of(payment).with_charge(charge).as_dict())
     return captures.capture(tx, payment.id)
 
@@ -108,35 +123,52 @@ def _charge(tx: Tx, merchant_id: str, body: schemas.ChargeIn) -> Capture:
 @router.post("/charges")
 def create_charge(request: Request, merchant_id: MerchantId, params: Params) -> JSONResponse:
     body = schemas.charge_in(params)
-    expand = schemas.expand_in(params)
+    paths = expand_in(params, "charge")
 
     def operation(tx: Tx) -> dict[str, Any]:
         charge = charge_of(tx.store, _charge(tx, merchant_id, body), base_url(request))
-        return _expanded(tx.store, merchant_id, charge, expand)
+        return _expand(tx.store, request, merchant_id, charge, paths)
 
     return post(request, merchant_id, params, operation)
 
 
-def _expanded(store: Store, merchant_id: str, charge: dict[str, Any], expand: set[str]) -> dict[str, Any]:
-    for name in ("balance_transaction", "failure_balance_transaction"):
-        if name in expand and isinstance(charge.get(name), str):
-            charge[name] = balance_transaction(store, merchant_id, charge[name])
-    return charge
+def _expand(store: Store, request: Request, merchant_id: str, obj: dict[str, Any], paths: Paths) -> dict[str, Any]:
+    return Expander(store, merchant_id, base_url(request)).apply(obj, paths)
+
+
+@router.get("/charges/search")
+def search_charges(request: Request, merchant_id: MerchantId, params: Params) -> JSONResponse:
+    """Stripe's Search API is not offered (docs/stripe.md): refused in Stripe's shape, never read as an id."""
+    raise InvalidRequest(
+        ErrorCode.PARAMETER_INVALID,
+        "Kasse's Stripe dialect does not offer the Search API; list charges with GET /v1/charges and its filters",
+    )
 
 
 @router.get("/charges/{charge_id}")
 def get_charge(request: Request, charge_id: str, merchant_id: MerchantId, params: Params) -> JSONResponse:
-    expand = schemas.expand_in(params)
+    check_known(params, {"expand"})
+    paths = expand_in(params, "charge")
     with kasse_of(request).read() as store:
         charge = charge_of(store, find_charge(store, merchant_id, charge_id), base_url(request))
-        return JSONResponse(_expanded(store, merchant_id, charge, expand))
+        return JSONResponse(_expand(store, request, merchant_id, charge, paths))
+
+
+@router.post("/charges/{charge_id}/capture")
+def capture_charge(request: Request, charge_id: str, merchant_id: MerchantId, params: Params) -> JSONResponse:
+    """A Sofort charge is captured when it is created; Stripe refuses a second capture."""
+    check_known(params, _CAPTURE_PARAMS)
+    with kasse_of(request).read() as store:
+        find_charge(store, merchant_id, charge_id)
+    raise StripeRefusal(StripeCode.CHARGE_ALREADY_CAPTURED, f"Charge {charge_id} has already been captured.")
 
 
 @router.post("/charges/{charge_id}")
 def update_charge(request: Request, charge_id: str, merchant_id: MerchantId, params: Params) -> JSONResponse:
-    schemas.check_known(params, {"metadata", "description", "expand"})
+    check_known(params, _UPDATE_PARAMS)
     metadata = schemas.metadata_in(params)
-    description = params.get("description")
+    description = string(params, "description")
+    paths = expand_in(params, "charge")
 
     def operation(tx: Tx) -> dict[str, Any]:
         capture = find_charge(tx.store, merchant_id, charge_id)
@@ -148,104 +180,24 @@ def update_charge(request: Request, charge_id: str, merchant_id: MerchantId, par
         if isinstance(description, str):
             charge = replace(charge, description=description or None)
         payment = payments.update_details(tx, payment.id, provider_data=data.with_charge(charge).as_dict())
-        return charge_of(tx.store, capture, base_url(request), payment=payment)
+        charge_out = charge_of(tx.store, capture, base_url(request), payment=payment)
+        return _expand(tx.store, request, merchant_id, charge_out, paths)
 
     return post(request, merchant_id, params, operation)
 
 
 @router.get("/charges")
 def list_charges(request: Request, merchant_id: MerchantId, params: Params) -> JSONResponse:
-    page_in = schemas.list_in(params)
+    page_in = list_in(params, ("customer", "payment_intent", "transfer_group"), created=True)
+    paths = expand_in(params, "list:charge")
     with kasse_of(request).read() as store:
+        after, before = cursors(page_in, "charge", lambda i: exists(lambda: find_charge(store, merchant_id, i).id))
+        if page_in.filters:  # Kasse's charges have no customer, PaymentIntent or transfer group
+            return stripe_list("/v1/charges", [], False)
         page = store.list_captures_of_origin(
-            merchant_id=merchant_id, origin=ORIGIN, limit=page_in.limit,
-            starting_after=_cursor(page_in.starting_after, "ch"), ending_before=_cursor(page_in.ending_before, "ch"),
+            merchant_id=merchant_id, origin=ORIGIN, limit=page_in.limit, starting_after=after, ending_before=before,
+            created=page_in.created,
         )  # fmt: skip
         items = [charge_of(store, c, base_url(request)) for c in page.items]
-    return stripe_list("/v1/charges", items, page.has_more)
-
-
-def _cursor(value: str | None, prefix: str) -> str | None:
-    if value is None:
-        return None
-    found = out.kasse_id(value, prefix)
-    if found is None:
-        raise StripeRefusal(StripeCode.RESOURCE_MISSING, f"No such object: '{value}'", param="starting_after")
-    return found
-
-
-# --- refunds ----------------------------------------------------------------------------------------
-
-
-def _refund(tx: Tx, merchant_id: str, body: schemas.RefundIn, param: str | None) -> dict[str, Any]:
-    assert body.charge is not None
-    capture = find_charge(tx.store, merchant_id, body.charge, param=param)
-    refund = refunds.create_refund(
-        tx, capture.payment_id, amount_minor=body.amount, reason=body.reason, metadata=body.metadata
-    )
-    return refund_of(tx.store, refund)
-
-
-@router.post("/refunds")
-def create_refund(request: Request, merchant_id: MerchantId, params: Params) -> JSONResponse:
-    body = schemas.refund_in(params)
-    return post(request, merchant_id, params, lambda tx: _refund(tx, merchant_id, body, "charge"))
-
-
-@router.post("/charges/{charge_id}/refunds")
-def create_charge_refund(request: Request, charge_id: str, merchant_id: MerchantId, params: Params) -> JSONResponse:
-    body = schemas.refund_in(params, charge=charge_id)
-    return post(request, merchant_id, params, lambda tx: _refund(tx, merchant_id, body, "id"))
-
-
-@router.post("/charges/{charge_id}/refund")
-def refund_charge_legacy(request: Request, charge_id: str, merchant_id: MerchantId, params: Params) -> JSONResponse:
-    """The legacy endpoint answers with the charge, not the refund."""
-    body = schemas.refund_in(params, charge=charge_id)
-
-    def operation(tx: Tx) -> dict[str, Any]:
-        _refund(tx, merchant_id, body, "id")
-        return charge_of(tx.store, find_charge(tx.store, merchant_id, charge_id), base_url(request))
-
-    return post(request, merchant_id, params, operation)
-
-
-@router.get("/charges/{charge_id}/refunds/{refund_id}")
-def get_charge_refund(request: Request, charge_id: str, refund_id: str, merchant_id: MerchantId) -> JSONResponse:
-    with kasse_of(request).read() as store:
-        capture = find_charge(store, merchant_id, charge_id)
-        refund = find_refund(store, merchant_id, refund_id)
-        if refund.payment_id != capture.payment_id:
-            raise NotFound("refund", refund_id, param="id")
-        return JSONResponse(refund_of(store, refund))
-
-
-@router.get("/refunds/{refund_id}")
-def get_refund(request: Request, refund_id: str, merchant_id: MerchantId) -> JSONResponse:
-    with kasse_of(request).read() as store:
-        return JSONResponse(refund_of(store, find_refund(store, merchant_id, refund_id)))
-
-
-def _list_refunds(
-    request: Request, merchant_id: str, params: dict[str, Any], charge: str | None, url: str
-) -> JSONResponse:
-    page_in = schemas.list_in(params)
-    with kasse_of(request).read() as store:
-        payment_id = None if charge is None else find_charge(store, merchant_id, charge, param="charge").payment_id
-        page = store.list_refunds_of_origin(
-            merchant_id=merchant_id, origin=ORIGIN, limit=page_in.limit, payment_id=payment_id,
-            starting_after=_cursor(page_in.starting_after, "re"), ending_before=_cursor(page_in.ending_before, "re"),
-        )  # fmt: skip
-        items = [refund_of(store, r) for r in page.items]
-    return stripe_list(url, items, page.has_more)
-
-
-@router.get("/refunds")
-def list_refunds(request: Request, merchant_id: MerchantId, params: Params) -> JSONResponse:
-    charge = params.get("charge")
-    return _list_refunds(request, merchant_id, params, charge if isinstance(charge, str) else None, "/v1/refunds")
-
-
-@router.get("/charges/{charge_id}/refunds")
-def list_charge_refunds(request: Request, charge_id: str, merchant_id: MerchantId, params: Params) -> JSONResponse:
-    return _list_refunds(request, merchant_id, params, charge_id, f"/v1/charges/{charge_id}/refunds")
+        listed = _expand(store, request, merchant_id, list_body("/v1/charges", items, page.has_more), paths)
+    return JSONResponse(listed)

@@ -7,23 +7,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kasse.dialects.stripe.errors import StripeCode as S
-from kasse.dialects.stripe.errors import StripeRefusal
+from kasse.dialects.stripe.fields import check_known, metadata_in
+from kasse.dialects.stripe.fields import hash_ as _hash
+from kasse.dialects.stripe.fields import integer as _integer
+from kasse.dialects.stripe.fields import invalid as _invalid
+from kasse.dialects.stripe.fields import missing as _missing
+from kasse.dialects.stripe.fields import string as _string
+from kasse.dialects.stripe.fields import url as _url
 from kasse.dialects.stripe.rules import RULES as STRIPE
 from kasse.domain.errors import ErrorCode as E
-from kasse.domain.errors import InvalidRequest
 from kasse.domain.models import Approval, Method, Scenario, Settlement
 from kasse.domain.money import minor_to_major
-from kasse.domain.urls import http_url_problem
 
 __all__ = [
     "ChargeIn",
-    "ListIn",
     "RefundIn",
     "SourceIn",
     "charge_in",
     "check_known",
-    "endpoint_in",
-    "list_in",
     "metadata_in",
     "refund_in",
     "source_in",
@@ -38,89 +39,6 @@ DESCRIPTOR_MAX = 35  # Sofort's statement descriptor (the seed); the engine does
 LANGUAGES = ("de", "en", "es", "it", "fr", "nl", "pl")
 DESCRIPTOR_FORBIDDEN = set("/(){}")
 REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
-# Stripe's metadata limits: 50 keys, key names up to 40 characters, values up to 500.
-MAX_METADATA_KEYS, MAX_KEY, MAX_VALUE = 50, 40, 500
-
-EVENT_TYPES = frozenset({
-    "source.chargeable", "source.failed", "source.canceled", "charge.pending", "charge.succeeded",
-    "charge.failed", "charge.refunded", "charge.refund.updated", "charge.updated", "charge.captured",
-    "charge.expired", "source.mandate_notification", "source.refund_attributes_required",
-    "source.transaction.created", "source.transaction.updated", "charge.dispute.created",
-})  # fmt: skip
-
-
-def _invalid(code: E | S, message: str, param: str) -> InvalidRequest:
-    if isinstance(code, S):
-        return StripeRefusal(code, message, param=param)
-    return InvalidRequest(code, message, param=param)
-
-
-def _missing(param: str) -> InvalidRequest:
-    return _invalid(E.PARAMETER_MISSING, f"Missing required param: {param}.", param)
-
-
-def check_known(params: dict[str, Any], allowed: set[str]) -> None:
-    for key in params:
-        if key not in allowed:
-            raise _invalid(E.PARAMETER_UNKNOWN, f"Received unknown parameter: {key}", key)
-
-
-def _string(params: dict[str, Any], name: str, *, param: str | None = None, max_length: int = 5000) -> str | None:
-    value = params.get(name)
-    param = param or name
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _invalid(S.PARAMETER_INVALID_STRING, f"Invalid string: {param} must be a string", param)
-    if len(value) > max_length:
-        raise _invalid(E.PARAMETER_INVALID, f"Invalid {param}: at most {max_length} characters", param)
-    return value
-
-
-def _url(params: dict[str, Any], name: str, *, param: str | None = None) -> str | None:
-    """Stripe answers a bad URL with ``url_invalid`` and "Not a valid URL" (its error-code list)."""
-    param = param or name
-    value = _string(params, name, param=param, max_length=10_000)
-    problem = None if not value else http_url_problem(value)
-    if problem is not None:
-        raise _invalid(E.URL_INVALID, f"Not a valid URL: {param} {problem}", param)
-    return value
-
-
-def _integer(params: dict[str, Any], name: str) -> int | None:
-    value = params.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip().lstrip("-").isdigit():
-        raise _invalid(S.PARAMETER_INVALID_INTEGER, f"Invalid integer: {value}", name)
-    return int(value)
-
-
-def _hash(params: dict[str, Any], name: str) -> dict[str, Any]:
-    value = params.get(name)
-    if value is None or value == "":
-        return {}
-    if not isinstance(value, dict):
-        raise _invalid(E.PARAMETER_INVALID, f"Invalid hash: {name} must be a hash", name)
-    return value
-
-
-def metadata_in(params: dict[str, Any]) -> dict[str, str | None]:
-    """Stripe's metadata update semantics: a key set to "" is removed (None here)."""
-    raw = _hash(params, "metadata")
-    if len(raw) > MAX_METADATA_KEYS:
-        raise _invalid(E.PARAMETER_INVALID, f"Invalid metadata: at most {MAX_METADATA_KEYS} keys", "metadata")
-    out: dict[str, str | None] = {}
-    for key, value in raw.items():
-        param = f"metadata[{key}]"
-        if len(key) > MAX_KEY:
-            raise _invalid(E.PARAMETER_INVALID, f"Invalid metadata key: at most {MAX_KEY} characters", param)
-        if not isinstance(value, str):
-            raise _invalid(E.PARAMETER_INVALID, f"Invalid metadata value for {key}: must be a string", param)
-        if len(value) > MAX_VALUE:
-            raise _invalid(E.PARAMETER_INVALID, f"Invalid metadata value: at most {MAX_VALUE} characters", param)
-        out[key] = value or None
-    return out
 
 
 def _currency(params: dict[str, Any]) -> str:
@@ -170,7 +88,7 @@ def owner_in(params: dict[str, Any]) -> dict[str, Any]:
         if key not in _OWNER_FIELDS:
             raise _invalid(E.PARAMETER_UNKNOWN, f"Received unknown parameter: owner[{key}]", f"owner[{key}]")
         if key != "address" and not isinstance(value, str):
-            raise _invalid(S.PARAMETER_INVALID_STRING, f"Invalid string: owner[{key}]", f"owner[{key}]")
+            raise _invalid(E.PARAMETER_INVALID, f"Invalid string: owner[{key}]", f"owner[{key}]")
     return {k: v for k, v in owner.items() if v != ""}
 
 
@@ -199,9 +117,9 @@ def source_in(params: dict[str, Any]) -> SourceIn:  # noqa: C901
     if amount < MIN_AMOUNT:
         least = f"{minor_to_major(MIN_AMOUNT, currency).normalize():f} {currency}"
         message = f"Sofort enforces a minimum payment amount of {least} (amount={MIN_AMOUNT})."
-        raise _invalid(E.INVALID_AMOUNT, message, "amount")
+        raise _invalid(S.AMOUNT_TOO_SMALL, message, "amount")
     if amount > MAX_AMOUNT:
-        raise _invalid(E.INVALID_AMOUNT, f"Amount must be no more than {MAX_AMOUNT}.", "amount")
+        raise _invalid(S.AMOUNT_TOO_LARGE, f"Amount must be no more than {MAX_AMOUNT}.", "amount")
     for name, only in (("usage", "single_use"), ("flow", "redirect")):
         value = _string(params, name)
         if value is not None and value != only:
@@ -215,7 +133,7 @@ def source_in(params: dict[str, Any]) -> SourceIn:  # noqa: C901
         raise _missing("sofort[country]")
     if country.upper() not in SOFORT_COUNTRIES:
         raise _invalid(
-            S.INVALID_SOFORT_COUNTRY,
+            None,
             f"The country {country} is not supported by Sofort; use one of {', '.join(SOFORT_COUNTRIES)}",
             "sofort[country]",
         )
@@ -242,6 +160,9 @@ class ChargeIn:
     source: str
     description: str | None
     metadata: dict[str, str]
+    statement_descriptor: str | None = None
+    statement_descriptor_suffix: str | None = None
+    receipt_email: str | None = None
 
 
 _CHARGE_PARAMS = {"amount", "currency", "source", "description", "metadata", "statement_descriptor",
@@ -261,12 +182,28 @@ def charge_in(params: dict[str, Any]) -> ChargeIn:
         raise _invalid(E.PARAMETER_MISSING, "Must provide source or customer.", "source")
     if amount < 1:
         raise _invalid(S.AMOUNT_TOO_SMALL, "Amount must be at least 1 cent", "amount")
-    _string(params, "statement_descriptor")  # accepted and ignored: the seed says it has no effect
+    descriptor = _charge_descriptor(params)  # kept and shown; the seed says it has no other effect
     capture = _string(params, "capture")
     if capture == "false":
         raise _invalid(E.PARAMETER_INVALID, "Sofort charges cannot be authorized only: omit capture", "capture")
     metadata = {k: v for k, v in metadata_in(params).items() if v is not None}
-    return ChargeIn(amount, currency.upper(), source, _string(params, "description"), metadata)
+    return ChargeIn(
+        amount, currency.upper(), source, _string(params, "description"), metadata, descriptor,
+        _string(params, "statement_descriptor_suffix", max_length=22) or None,
+        _string(params, "receipt_email", max_length=800) or None,
+    )  # fmt: skip
+
+
+def _charge_descriptor(params: dict[str, Any]) -> str | None:
+    """Stripe: a charge's statement descriptor is at most 22 characters, not only digits, none of < > \\ ' " *."""
+    value = _string(params, "statement_descriptor", max_length=10_000)
+    if value is not None and (len(value) > 22 or value.isdigit() or set(value) & set("<>\\'\"*")):
+        raise _invalid(
+            E.PARAMETER_INVALID,
+            "Invalid statement_descriptor: at most 22 characters, not only digits, none of < > \\ ' \" *",
+            "statement_descriptor",
+        )
+    return value or None
 
 
 @dataclass(frozen=True)
@@ -298,55 +235,3 @@ def refund_in(params: dict[str, Any], *, charge: str | None = None) -> RefundIn:
         raise _invalid(E.PARAMETER_INVALID, f"Invalid reason: must be one of {', '.join(REFUND_REASONS)}", "reason")
     metadata = {k: v for k, v in metadata_in(params).items() if v is not None}
     return RefundIn(charge, amount, reason, metadata)
-
-
-@dataclass(frozen=True)
-class ListIn:
-    limit: int
-    starting_after: str | None
-    ending_before: str | None
-
-
-def list_in(params: dict[str, Any]) -> ListIn:
-    limit = _integer(params, "limit")
-    if limit is not None and not 1 <= limit <= 100:
-        raise _invalid(S.PARAMETER_INVALID_INTEGER, "Invalid limit: must be between 1 and 100", "limit")
-    after = _string(params, "starting_after", max_length=100)
-    before = _string(params, "ending_before", max_length=100)
-    if after and before:
-        raise _invalid(
-            E.PARAMETER_INVALID,
-            "You may only specify one of these parameters: starting_after, ending_before.",
-            "ending_before",
-        )
-    return ListIn(limit or 10, after or None, before or None)
-
-
-def expand_in(params: dict[str, Any]) -> set[str]:
-    value = params.get("expand")
-    if value is None:
-        return set()
-    items = value if isinstance(value, list) else [value]
-    if not all(isinstance(i, str) for i in items):
-        raise _invalid(E.PARAMETER_INVALID, "Invalid array: expand", "expand")
-    return {str(i) for i in items}
-
-
-def endpoint_in(params: dict[str, Any], *, creating: bool) -> tuple[str | None, list[str] | None, str | None]:
-    check_known(
-        params, {"url", "enabled_events", "description", "api_version", "metadata", "connect", "disabled", "expand"}
-    )
-    url = _url(params, "url")
-    if creating and not url:
-        raise _missing("url")
-    events = params.get("enabled_events")
-    if creating and not events:
-        raise _missing("enabled_events")
-    if events is not None:
-        events = events if isinstance(events, list) else [events]
-        for index, name in enumerate(events):
-            if name != "*" and name not in EVENT_TYPES:
-                raise _invalid(
-                    E.PARAMETER_INVALID, f"Invalid enabled_events[{index}]: {name}", f"enabled_events[{index}]"
-                )
-    return url, events, _string(params, "description")

@@ -15,7 +15,6 @@ from kasse.domain.clock import utc
 from kasse.domain.ledger import Transfer
 from kasse.domain.models import Capture, Payment, Refund
 from kasse.domain.states import CaptureState, PaymentState, RefundState
-from kasse.domain.webhooks import EndpointStatus, WebhookEndpoint
 
 __all__ = [
     "charge_out",
@@ -113,7 +112,6 @@ def source_out(p: Payment, base_url: str) -> dict[str, Any]:
         "client_secret": data.client_secret or None,
         "created": ts(p.created_at),
         "currency": p.currency.lower(),
-        "customer": None,
         "flow": "redirect",
         "livemode": False,
         "metadata": dict(p.metadata),
@@ -184,7 +182,7 @@ def charge_out(
             "name": p.customer.get("name"),
             "phone": p.customer.get("phone"),
         },
-        "calculated_statement_descriptor": data.statement_descriptor,
+        "calculated_statement_descriptor": charge.statement_descriptor or data.statement_descriptor,
         "captured": True,
         "created": ts(c.created_at),
         "currency": c.currency.lower(),
@@ -203,7 +201,8 @@ def charge_out(
             "reason": None,
             "risk_level": "not_assessed",
             "seller_message": "Payment failed." if failed else "Payment complete.",
-            "type": "invalid" if failed else "authorized",
+            # Stripe's word for a payment the customer's bank did not complete.
+            "type": "issuer_declined" if failed else "authorized",
         },
         "paid": status == "succeeded",
         "payment_intent": None,
@@ -217,9 +216,9 @@ def charge_out(
                 "verified_name": p.customer.get("name"),
             },
         },
-        "receipt_email": None,
+        "receipt_email": charge.receipt_email,
         "receipt_number": None,
-        "receipt_url": None,
+        "receipt_url": f"{base_url}/stripe/receipts/{p.redirect_token}",
         "refunded": refunded >= c.amount_minor,
         "refunds": {
             "object": "list",
@@ -232,8 +231,8 @@ def charge_out(
         "shipping": None,
         "source": source_out(p, base_url),
         "source_transfer": None,
-        "statement_descriptor": None,
-        "statement_descriptor_suffix": None,
+        "statement_descriptor": charge.statement_descriptor,
+        "statement_descriptor_suffix": charge.statement_descriptor_suffix,
         "status": status,
         "transfer_data": None,
         "transfer_group": None,
@@ -248,7 +247,9 @@ def _txn(transfers: list[Transfer], code: str, refund_id: str | None = None) -> 
 
 
 def refund_out(r: Refund, c: Capture | None, transfers: list[Transfer]) -> dict[str, Any]:
-    return {
+    """Stripe omits ``description``, ``destination_details``, ``failure_*``, ``instructions_email``,
+    ``next_action`` and ``pending_reason`` where they do not apply; so does Kasse."""
+    out: dict[str, Any] = {
         "id": stripe_id(r.id),
         "object": "refund",
         "amount": r.amount_minor,
@@ -256,39 +257,20 @@ def refund_out(r: Refund, c: Capture | None, transfers: list[Transfer]) -> dict[
         "charge": stripe_id(c.id) if c is not None else None,
         "created": ts(r.created_at),
         "currency": r.currency.lower(),
-        "description": None,
-        "destination_details": None,
-        "failure_balance_transaction": None,
-        "failure_reason": None,
-        "instructions_email": None,
         "metadata": dict(r.metadata),
-        "next_action": None,
         "payment_intent": None,
-        "pending_reason": "processing" if r.status is RefundState.PENDING else None,
         "reason": r.reason,
         "receipt_number": None,
         "source_transfer_reversal": None,
         "status": refund_status(r),
         "transfer_reversal": None,
     }
-
-
-def endpoint_out(e: WebhookEndpoint, *, with_secret: bool = False) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": e.id,
-        "object": "webhook_endpoint",
-        "api_version": None,
-        "application": None,
-        "created": ts(e.created_at),
-        "description": e.description,
-        "enabled_events": list(e.enabled_events),
-        "livemode": False,
-        "metadata": {},
-        "status": "enabled" if e.status is EndpointStatus.ENABLED else "disabled",
-        "url": e.url,
-    }
-    if with_secret:
-        out["secret"] = e.secret
+    if r.status is RefundState.PENDING:
+        # A Kasse refund waits only on its charge's money (a settled charge's refund succeeds at once, in
+        # the same unit of work as the settlement that performs a waiting one).
+        out["pending_reason"] = "charge_pending"
+    elif r.status is RefundState.FAILED:
+        out["failure_reason"] = "unknown"
     return out
 
 
