@@ -44,6 +44,7 @@ def invoke(*args: str) -> str:
 
 
 def test_merchant_create_json_prints_every_credential(db_url: str) -> None:
+    invoke("migrate", "--database", db_url)  # only serve, worker and migrate make a database
     creds = json.loads(invoke("merchant", "create", "--name", "Shop A", "--json", "--database", db_url))
     assert creds["id"].startswith("mer_") and creds["name"] == "Shop A"
     assert creds["secret_key"].startswith("sk_test_") and creds["publishable_key"].startswith("pk_test_")
@@ -82,8 +83,9 @@ def test_clock_advance_fires_due_timers_and_payments_list_shows_the_result(db_ur
 def test_clock_advance_refuses_a_bad_duration_and_an_unknown_merchant(db_url: str) -> None:
     bad = runner.invoke(app, ["clock", "advance", "soon", "--database", db_url])
     assert bad.exit_code == 2 and "invalid duration" in bad.output
+    invoke("migrate", "--database", db_url)
     unknown = runner.invoke(app, ["clock", "advance", "1h", "--merchant", "mer_nobody", "--database", db_url])
-    assert unknown.exit_code == 1 and "No such merchant" in unknown.output
+    assert unknown.exit_code == 2 and "No such merchant" in unknown.output
 
 
 def test_lifecycle_doc_is_generated_from_the_tables() -> None:
@@ -143,7 +145,8 @@ def test_serve_prints_front_doors_and_sandbox_credentials_and_serves_the_api(
     )  # fmt: skip
     assert created.json()["next_action"]["redirect_url"].startswith(f"{base}/pay/")
     out = _stop(proc)
-    for text in (f"{base}/api/v1", f"{base}/api/docs", f"{base}/pay/", f"{base}/_sandbox", f"{base}/metrics",
+    for text in (f"{base}/api/v1", f"{base}/api/docs", f"{base}/dashboard", f"{base}/stripe/v1",
+                 f"{base}/multisafepay/v1/", f"{base}/_sandbox", f"{base}/metrics",
                  SANDBOX.secret_key, SANDBOX.payone_key, SANDBOX.msp_api_key, "adm_fixed"):  # fmt: skip
         assert text in out, f"{text!r} not printed at start:\n{out}"
 

@@ -5,10 +5,31 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "database_url", "default_database_path", "sqlite_path"]
 
-DEFAULT_DATABASE_URL = "sqlite:///kasse.db"
+
+def default_database_path() -> Path:
+    """Where the server and the CLI keep the embedded database unless told otherwise: one place, so a
+    ``kasse`` command run from any directory finds the data of the running ``kasse serve``."""
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "kasse" / "kasse.db"
+
+
+def database_url(explicit: str | None = None) -> str:
+    """The one rule both the server and the CLI use: ``--database``, else ``KASSE_DATABASE_URL``, else
+    SQLite at :func:`default_database_path`."""
+    return explicit or os.environ.get("KASSE_DATABASE_URL") or f"sqlite:///{default_database_path()}"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for another database or an in-memory one)."""
+    if not url.startswith("sqlite"):
+        return None
+    rest = url.split(":///", 1)[1] if ":///" in url else ""
+    rest = rest.split("?", 1)[0]
+    return None if rest in ("", ":memory:") else Path(rest)
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -20,7 +41,7 @@ def _env_bool(name: str, default: bool) -> bool:
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = DEFAULT_DATABASE_URL
+    database_url: str = field(default_factory=database_url)
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str | None = None  # the base URL shown to browsers, if not http://host:port
@@ -46,7 +67,7 @@ class Settings:
         env = os.environ
         token = env.get("KASSE_ADMIN_TOKEN")
         base = cls(
-            database_url=env.get("KASSE_DATABASE_URL", DEFAULT_DATABASE_URL),
+            database_url=database_url(),
             host=env.get("KASSE_HOST", "127.0.0.1"),
             port=int(env.get("KASSE_PORT", "8000")),
             public_url=env.get("KASSE_PUBLIC_URL") or None,

@@ -1,53 +1,56 @@
-"""What ``kasse serve`` prints on start: every front door and the sandbox credentials."""
+"""What ``kasse serve`` prints on start: where to go, every mounted front door with the sandbox
+merchant's credentials for it, and the admin token. Made from the dialect registry, so it names only
+what this server answers. Plain lines, never wrapped or cut: every URL and secret must survive a copy
+from any terminal width."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rich.console import Console
-from rich.panel import Panel
-from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from kasse import __version__
 from kasse.config import Settings
+from kasse.dialects._base import Dialect
 from kasse.engine.merchants import SANDBOX
 from kasse.storage.db import normalize_url
 
-__all__ = ["print_banner"]
+__all__ = ["banner_lines", "print_banner"]
 
 
-def print_banner(console: Console, settings: Settings) -> None:
+def banner_lines(settings: Settings, dialects: Mapping[str, Dialect]) -> list[str]:
     base = settings.base_url
-    doors = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
-    doors.add_column("front door")
-    doors.add_column("base URL")
-    for name, path in (
-        ("native API", "/api/v1"),
-        ("  OpenAPI / docs", "/api/openapi.json  /api/docs"),
-        ("hosted pages", "/pay/…"),
-        ("sandbox control", "/_sandbox"),
-        ("admin", "/_admin"),
-        ("health, metrics", "/healthz  /metrics"),
-    ):
-        doors.add_row(name, " ".join(f"{base}{p}" if p.startswith("/") else p for p in path.split("  ")))
-    creds = SANDBOX.as_dict()
-    cred_table = Table(show_header=False, box=None, padding=(0, 2))
-    cred_table.add_column(no_wrap=True)
-    cred_table.add_column(overflow="fold")
-    cred_table.add_row("merchant", f"{creds['id']} ({creds['name']})")
-    cred_table.add_row("secret key", creds["secret_key"])
-    cred_table.add_row("publishable key", creds["publishable_key"])
-    cred_table.add_row("MultiSafepay api_key", creds["multisafepay"]["api_key"])
-    sc = creds["secuconnect"]
-    cred_table.add_row("secuconnect", f"client_id={sc['client_id']} client_secret={sc['client_secret']}")
-    po = creds["payone"]
-    cred_table.add_row("PAYONE", f"mid={po['mid']} aid={po['aid']} portalid={po['portalid']} key={po['key']}")
-    kl = creds["klarna"]
-    cred_table.add_row("Klarna", f"partner_account_id={kl['partner_account_id']} api_key={kl['api_key']}")
-    admin = settings.admin_token + (
-        "  (generated; set KASSE_ADMIN_TOKEN to fix it)" if settings.admin_token_generated else ""
-    )
-    cred_table.add_row("admin token", admin)
     db = make_url(normalize_url(settings.database_url)).render_as_string(hide_password=True)
     procs = f", {settings.processes} processes" if settings.processes > 1 else ""
-    console.print(Panel.fit(doors, title=f"Kasse {__version__} — {base}", subtitle=f"database: {db}{procs}"))
-    console.print(Panel.fit(cred_table, title="sandbox credentials"))
+    creds = SANDBOX.as_dict()
+    lines = [
+        f"Kasse {__version__} ready on {base}  (database: {db}{procs})",
+        "",
+        f"  home page        {base}/",
+        f"  dashboard        {base}/dashboard   (sign in with the secret key {creds['secret_key']})",
+        f"  API reference    {base}/api/docs",
+        f"  sandbox control  {base}/_sandbox   (clock, approve/decline, reset)",
+        "",
+        f"Front doors, with the sandbox merchant {creds['id']}'s credentials:",
+    ]
+    for dialect in dialects.values():
+        door = dialect.front_door
+        if door is None:
+            continue
+        lines.append(f"  {door.title:<42} {base}{door.path}")
+        lines += [f"      {label}: {value}" for label, value in door.values(creds)]
+    admin = settings.admin_token + (
+        "   (generated; set KASSE_ADMIN_TOKEN to fix it)" if settings.admin_token_generated else ""
+    )
+    lines += ["", f"  admin token      {admin}", f"  health, metrics  {base}/healthz  {base}/metrics", ""]
+    return lines
+
+
+def print_banner(console: Console, settings: Settings, dialects: Mapping[str, Dialect] | None = None) -> None:
+    if dialects is None:
+        from kasse.dialects.registry import DIALECTS
+
+        dialects = DIALECTS
+    for line in banner_lines(settings, dialects):
+        console.print(line, soft_wrap=True, highlight=False, markup=False)

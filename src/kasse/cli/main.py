@@ -8,68 +8,42 @@ import os
 import signal
 import threading
 from dataclasses import replace
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from kasse.config import Settings
+from kasse.cli import records
+from kasse.cli.common import (
+    DatabaseOpt,
+    MerchantOpt,
+    console,
+    err,
+    make_deliverer,
+    open_kasse,
+    port_busy,
+    require_merchant,
+    settings_from,
+)  # fmt: skip
 from kasse.domain.errors import DomainError
 from kasse.engine import timers
-from kasse.engine.merchants import SANDBOX, create_merchant, ensure_sandbox_merchant
-from kasse.engine.unit import Kasse
-from kasse.storage.db import Database
-
-if TYPE_CHECKING:
-    from kasse.delivery.worker import Deliverer
+from kasse.engine.merchants import SANDBOX, create_merchant
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(help="Kasse: a stateful payment gateway and sandbox for Sofort and Klarna.", no_args_is_help=True)
+
+app = typer.Typer(
+    help="Kasse: a stateful payment gateway and sandbox for Sofort and Klarna.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 merchant_app = typer.Typer(help="Merchants and their credentials.", no_args_is_help=True)
 clock_app = typer.Typer(help="A merchant's clock.", no_args_is_help=True)
-payments_app = typer.Typer(help="Payments.", no_args_is_help=True)
 docs_app = typer.Typer(help="Generated documentation.", no_args_is_help=True)
-events_app = typer.Typer(help="Events and their webhook deliveries.", no_args_is_help=True)
 app.add_typer(merchant_app, name="merchant")
 app.add_typer(clock_app, name="clock")
-app.add_typer(payments_app, name="payments")
+app.add_typer(records.payments_app, name="payments")
 app.add_typer(docs_app, name="docs")
-app.add_typer(events_app, name="events")
-
-console = Console()
-err = Console(stderr=True)
-
-DatabaseOpt = Annotated[
-    str | None, typer.Option("--database", help="Database URL (default: KASSE_DATABASE_URL or sqlite:///kasse.db)")
-]
-MerchantOpt = Annotated[str, typer.Option("--merchant", "-m", help="Merchant id")]
-
-
-def _settings(database: str | None = None, **overrides: object) -> Settings:
-    return Settings.from_env(database_url=database, **overrides)
-
-
-def _kasse(settings: Settings) -> Kasse:
-    from kasse.dialects import registry
-
-    database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    kasse = Kasse(database, hooks=registry.hooks())
-    kasse.db.migrate()
-    if settings.create_sandbox_merchant:
-        ensure_sandbox_merchant(kasse)
-    return kasse
-
-
-def _deliverer(kasse: Kasse, settings: Settings, **options: Any) -> Deliverer:
-    from kasse.delivery.worker import Deliverer
-    from kasse.dialects import registry
-    from kasse.domain.targets import TargetPolicy
-    from kasse.engine.targets import TargetGuard
-
-    guard = TargetGuard(TargetPolicy.parse(settings.webhook_targets))
-    return Deliverer(kasse, outbound=registry.outbound(), base_url=settings.base_url, targets=guard, **options)
+app.add_typer(records.events_app, name="events")
 
 
 @app.command()
@@ -89,9 +63,17 @@ def serve(
     from kasse.cli.banner import print_banner
     from kasse.web.app import create_app
 
-    settings = _settings(database, host=host, port=port, processes=processes)
+    settings = settings_from(database, host=host, port=port, processes=processes)
     settings = replace(settings, run_workers=workers)
-    kasse = _kasse(settings)
+    if port_busy(settings.host, settings.port):
+        err.print(
+            f"Port {settings.port} on {settings.host} is in use (another kasse serve?): "
+            "stop it, or choose another with --port or KASSE_PORT.",
+            soft_wrap=True,
+            highlight=False,
+        )
+        raise typer.Exit(1)
+    kasse = open_kasse(settings, create=True)
     print_banner(console, settings)
     # An open event stream (`kasse listen`) would otherwise hold shutdown for up to an hour; listeners
     # reconnect with Last-Event-ID, so cutting them off after a few seconds loses nothing.
@@ -126,10 +108,10 @@ def worker(
     from kasse.web.workers import DeliveryWorker, Scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = _settings(database)
-    kasse = _kasse(settings)
+    settings = settings_from(database)
+    kasse = open_kasse(settings, create=True)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per delivery is noise
-    deliverer = _deliverer(kasse, settings, lease_s=lease_seconds)
+    deliverer = make_deliverer(kasse, settings, lease_s=lease_seconds)
     loops = [Scheduler(kasse, interval_s=interval), DeliveryWorker(deliverer, interval_s=interval)]
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -148,8 +130,8 @@ def worker(
 
 @app.command()
 def migrate(database: DatabaseOpt = None) -> None:
-    """Apply database migrations (``serve`` and ``worker`` also do this on start)."""
-    kasse = _kasse(_settings(database))
+    """Apply database migrations (serve and worker also do this on start)."""
+    kasse = open_kasse(settings_from(database), create=True)
     console.print(f"[green]✓[/] schema up to date on {kasse.db.engine.url.render_as_string(hide_password=True)}")
 
 
@@ -163,14 +145,20 @@ def merchant_create(
     if not 0 < len(name) <= 200:
         err.print("[red]--name must be 1 to 200 characters[/]")
         raise typer.Exit(2)
-    creds = create_merchant(_kasse(_settings(database)), name=name).as_dict()
+    creds = create_merchant(open_kasse(settings_from(database)), name=name).as_dict()
     if as_json:
         typer.echo(json.dumps(creds, indent=2))
         return
-    table = Table(title=f"Merchant {creds['id']}", show_header=False)
+    # Plain lines, never cut: every value must survive a copy from the terminal.
+    typer.echo(f"Merchant {creds['id']} ({creds['name']}): credentials, shown once")
     for key, value in creds.items():
-        table.add_row(key, json.dumps(value) if isinstance(value, dict) else str(value))
-    console.print(table)
+        if key in ("id", "name"):
+            continue
+        if isinstance(value, dict):
+            for sub, item in value.items():
+                typer.echo(f"  {key}.{sub}: {item}")
+        else:
+            typer.echo(f"  {key}: {value}")
 
 
 @clock_app.command("advance")
@@ -187,8 +175,10 @@ def clock_advance(
         raise typer.Exit(2) from None
     from kasse.delivery.clock import advance
 
-    settings = _settings(database)
-    deliverer = _deliverer(_kasse(settings), settings)
+    settings = settings_from(database)
+    kasse = open_kasse(settings)
+    require_merchant(kasse, merchant)
+    deliverer = make_deliverer(kasse, settings)
     try:
         reading, attempts = advance(deliverer, merchant_id=merchant, seconds=seconds)
     except DomainError as exc:
@@ -198,100 +188,26 @@ def clock_advance(
         deliverer.close()
     console.print(
         f"clock of [bold]{merchant}[/] now {reading.now.isoformat()}; {len(reading.fired)} timer(s) fired, "
-        f"{attempts} webhook attempt(s)"
+        f"{attempts} webhook attempt(s)",
+        soft_wrap=True,
     )
     for fired in reading.fired:
-        console.print(f"  {fired.due_at.isoformat()}  {fired.kind!s:<22} {fired.subject_id}")
+        did = ", ".join(fired.events) if fired.acted else "nothing to do (its subject had moved on)"
+        console.print(f"  {fired.due_at.isoformat()}  {fired.kind!s:<22} {fired.subject_id}  → {did}", soft_wrap=True)
 
 
 @clock_app.command("show")
 def clock_show(merchant: MerchantOpt = SANDBOX.id, database: DatabaseOpt = None) -> None:
     """Show a merchant's clock."""
+    kasse = open_kasse(settings_from(database))
+    require_merchant(kasse, merchant)
     try:
-        reading = timers.read_clock(_kasse(_settings(database)), merchant_id=merchant)
+        reading = timers.read_clock(kasse, merchant_id=merchant)
     except DomainError as exc:
         err.print(f"[red]{exc.message}[/]")
         raise typer.Exit(1) from None
     mode = "frozen" if reading.frozen else f"live, offset {reading.offset_s:.0f}s"
     console.print(f"{reading.now.isoformat()} ({mode})")
-
-
-@payments_app.command("list")
-def payments_list(
-    merchant: MerchantOpt = SANDBOX.id,
-    status: Annotated[str | None, typer.Option(help="Only this status")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-    database: DatabaseOpt = None,
-) -> None:
-    """The newest payments of a merchant."""
-    kasse = _kasse(_settings(database))
-    with kasse.read() as store:
-        page = store.list_payments(merchant_id=merchant, limit=limit, status=status)
-    if as_json:
-        rows = [
-            {"id": p.id, "status": p.status.value, "amount": p.amount_minor, "currency": p.currency,
-             "method": p.method.value, "created_at": p.created_at.isoformat()}
-            for p in page.items
-        ]  # fmt: skip
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    table = Table(title=f"Payments of {merchant}")
-    for column in ("id", "status", "amount", "method", "created"):
-        table.add_column(column)
-    for p in page.items:
-        table.add_row(p.id, p.status.value, f"{p.amount_minor} {p.currency}", p.method.value, p.created_at.isoformat())
-    console.print(table)
-
-
-@events_app.command("list")
-def events_list(
-    merchant: MerchantOpt = SANDBOX.id,
-    type: Annotated[str | None, typer.Option("--type", help="e.g. payment.succeeded or payment.*")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
-    database: DatabaseOpt = None,
-) -> None:
-    """The newest events, with how their deliveries went."""
-    kasse = _kasse(_settings(database))
-    table = Table(title=f"Events of {merchant}")
-    for column in ("id", "type", "object", "created", "deliveries"):
-        table.add_column(column)
-    with kasse.read() as store:
-        page = store.list_events(merchant_id=merchant, limit=limit, type=type)
-        for e in page.items:
-            deliveries = store.deliveries_of_event(merchant_id=merchant, event_id=e.id)
-            summary = ", ".join(f"{d.status.value}({d.attempts})" for d in deliveries) or "-"
-            table.add_row(e.id, e.type, e.object_id, e.created_at.isoformat(), summary)
-    console.print(table)
-
-
-@events_app.command("resend")
-def events_resend(
-    event_id: Annotated[str, typer.Argument(help="The event to send again")],
-    merchant: MerchantOpt = SANDBOX.id,
-    database: DatabaseOpt = None,
-) -> None:
-    """Send an event again to every endpoint it was delivered to, now (recorded as manual attempts)."""
-
-    settings = _settings(database)
-    kasse = _kasse(settings)
-    with kasse.read() as store:
-        if store.get_event(merchant_id=merchant, event_id=event_id) is None:
-            err.print(f"[red]No such event: {event_id}[/]")
-            raise typer.Exit(1)
-        deliveries = store.deliveries_of_event(merchant_id=merchant, event_id=event_id)
-    if not deliveries:
-        err.print("[yellow]This event has no deliveries: no endpoint wanted it[/]")
-        raise typer.Exit(1)
-    deliverer = _deliverer(kasse, settings)
-    try:
-        for delivery in deliveries:
-            outcome = deliverer.attempt(delivery, trigger="manual")
-            shown = outcome.status if outcome.status is not None else outcome.error
-            colour = "green" if outcome.ok else "red"
-            console.print(f"{delivery.id} → [{colour}]{shown}[/] in {outcome.latency_ms} ms")
-    finally:
-        deliverer.close()
 
 
 @app.command()
@@ -328,7 +244,7 @@ def listen(  # noqa: PLR0913
     timeout: Annotated[float | None, typer.Option(min=0, help="Stop after this many seconds")] = None,
     secret: Annotated[str | None, typer.Option(hidden=True, help="A fixed signing secret (tests)")] = None,
 ) -> None:
-    """Stream this merchant's events live and forward each, signed, to a local URL (like `stripe listen`)."""
+    """Stream this merchant's events live and forward each, signed, to a local URL (like stripe listen)."""
     from kasse.cli.listen import ListenOptions
     from kasse.cli.listen import listen as run_listen
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
-__all__ = ["EventType"]
+__all__ = ["EventType", "is_known_type_filter"]
 
 
 class EventType(StrEnum):
@@ -23,3 +24,16 @@ class EventType(StrEnum):
     REFUND_FAILED = "refund.failed"
     REFUND_CANCELED = "refund.canceled"
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
+
+
+def is_known_type_filter(value: str, dialects: Iterable[str]) -> bool:
+    """Whether an event ``type`` filter can match anything: an engine type (``payment.succeeded``), a
+    wildcard over them (``payment.*``), or a dialect's own type, prefixed with its name
+    (``stripe:charge.succeeded``). A typo (``payment.succeded``) is an error, not an empty list."""
+    prefix, sep, rest = value.partition(":")
+    if sep:
+        return prefix in set(dialects) and bool(rest)
+    if value.endswith("*"):
+        stem = value[:-1]
+        return "*" not in stem and any(t.value.startswith(stem) for t in EventType)
+    return value in {t.value for t in EventType}

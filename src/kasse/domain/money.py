@@ -7,7 +7,9 @@ from decimal import Decimal, InvalidOperation
 
 from kasse.domain.errors import ErrorCode, InvalidRequest
 
-__all__ = ["CURRENCY_EXPONENTS", "Money", "exponent", "major_to_minor", "minor_to_major", "require_minor"]
+__all__ = [
+    "CURRENCY_EXPONENTS", "Money", "exponent", "format_money", "major_to_minor", "minor_to_major", "require_minor",
+]  # fmt: skip
 
 # ISO 4217 active codes with their minor-unit exponent (the ISO table; X-codes without a minor unit
 # are omitted because no payment is made in them).
@@ -240,6 +242,13 @@ def require_minor(value: object, *, param: str = "amount") -> int:
 def minor_to_major(amount_minor: int, currency: str) -> Decimal:
     exp = exponent(currency)
     return Decimal(amount_minor).scaleb(-exp).quantize(Decimal(1).scaleb(-exp))
+
+
+def format_money(amount_minor: int, currency: str) -> str:
+    """``15000, "EUR"`` → ``150.00 EUR``: how people read an amount (the CLI, the dashboard)."""
+    exp = CURRENCY_EXPONENTS.get(currency, 2)
+    value = Decimal(amount_minor).scaleb(-exp).quantize(Decimal(1).scaleb(-exp))
+    return f"{value} {currency}"
 
 
 def major_to_minor(value: str | Decimal | int, currency: str, *, param: str = "amount") -> int:

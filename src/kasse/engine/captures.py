@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from kasse.domain.errors import Conflict, ErrorCode, InvalidRequest
+from kasse.domain.errors import Conflict, DomainError, ErrorCode, InvalidRequest
 from kasse.domain.events import EventType
 from kasse.domain.ledger import Account
-from kasse.domain.models import Capture, Payment, Scenario, Settlement, TimerKind
+from kasse.domain.models import Capture, CaptureMethod, Payment, Scenario, Settlement, TimerKind
 from kasse.domain.money import require_minor
 from kasse.domain.rules import sampled_failure
 from kasse.domain.states import CaptureState, CaptureTrigger, PaymentState, PaymentTrigger, apply_capture, apply_payment
@@ -29,9 +29,19 @@ def capture(
     """Move money: post (part of) the hold; a non-final capture keeps the rest open for more."""
     payment = payment or get_payment(tx, payment_id)
     amount = payment.amount_capturable_minor if amount_minor is None else require_minor(amount_minor)
-    apply_payment(payment.status, PaymentTrigger.CAPTURE)  # raises if illegal
-    if payment.amount_capturable_minor == 0:
-        raise Conflict(ErrorCode.NOTHING_TO_CAPTURE, f"Payment {payment.id} has nothing left to capture")
+    try:
+        apply_payment(payment.status, PaymentTrigger.CAPTURE)  # raises if illegal
+        if payment.amount_capturable_minor == 0:
+            raise Conflict(ErrorCode.NOTHING_TO_CAPTURE, f"Payment {payment.id} has nothing left to capture")
+    except DomainError as exc:
+        if payment.capture_method is CaptureMethod.AUTOMATIC:
+            # Say why, not only what: a Sofort payment was captured when the customer approved it.
+            exc.message += (
+                f": {payment.method.value} is captured with the authorization (capture_method automatic), "
+                "so there is nothing to capture by hand"
+            )
+            exc.args = (exc.message,)
+        raise
     if not 0 < amount <= payment.amount_capturable_minor:
         raise InvalidRequest(
             ErrorCode.AMOUNT_TOO_LARGE,

@@ -59,6 +59,12 @@ class Fired:
     kind: str  # a TimerKind, or a dialect's kind
     subject_id: str
     due_at: datetime
+    # The events firing it produced: none when its subject had moved on (an expiry of a paid payment).
+    events: tuple[str, ...] = ()
+
+    @property
+    def acted(self) -> bool:
+        return bool(self.events)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +113,10 @@ def fire_batch(
             if at_due_time:
                 tx.now = timer.due_at
             marks.append((timer.id, tx.now))
+            emitted = len(tx.events)
             known[timer.kind](tx, timer.subject_id)
-            fired.append(Fired(timer.id, timer.kind, timer.subject_id, timer.due_at))
+            produced = tuple(event.type for event in tx.events[emitted:])
+            fired.append(Fired(timer.id, timer.kind, timer.subject_id, timer.due_at, produced))
             following = batch[index + 1].due_at if index + 1 < len(batch) else None
             # Every timer the batch has scheduled so far, not only this handler's: one scheduled two
             # handlers back can fall due before the next of the batch.

@@ -8,6 +8,7 @@ concern; ``Store`` puts them together over one connection.
 from __future__ import annotations
 
 from kasse.storage._base import Page
+from kasse.storage._dashboard import DashboardQueries, PaymentFilter
 from kasse.storage._dialects import DialectQueries
 from kasse.storage._external import ExternalId, ExternalIdQueries, ExternalIdTaken
 from kasse.storage._klarna import KlarnaQueries
@@ -19,11 +20,13 @@ from kasse.storage._secuconnect import SecuconnectQueries, SecuconnectToken
 from kasse.storage._stripe import StripeQueries
 from kasse.storage._webhooks import WebhookQueries
 
-__all__ = ["ExternalId", "ExternalIdTaken", "Page", "PayoneSession", "SecuconnectToken", "Store"]
+__all__ = [
+    "ExternalId", "ExternalIdTaken", "Page", "PaymentFilter", "PayoneSession", "SecuconnectToken", "Store",
+]  # fmt: skip
 
 
 class Store(
     DialectQueries, ExternalIdQueries, PaymentQueries, LedgerQueries, RecordQueries, WebhookQueries,
-    SecuconnectQueries, KlarnaQueries, PayoneQueries, StripeQueries,
+    SecuconnectQueries, KlarnaQueries, PayoneQueries, StripeQueries, DashboardQueries,
 ):  # fmt: skip
     """All queries over one connection (one transaction)."""

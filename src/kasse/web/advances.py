@@ -51,7 +51,14 @@ def clock_body(reading: timers.ClockReading) -> dict[str, Any]:
         return str(value.isoformat().replace("+00:00", "Z"))
 
     fired = [
-        {"timer": f.timer_id, "kind": str(f.kind), "subject": f.subject_id, "due_at": stamp(f.due_at)}
+        {
+            "timer": f.timer_id,
+            "kind": str(f.kind),
+            "subject": f.subject_id,
+            "due_at": stamp(f.due_at),
+            "acted": f.acted,
+            "events": list(f.events),
+        }
         for f in reading.fired
     ]
     return {

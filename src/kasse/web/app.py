@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
 
+from kasse import __version__
 from kasse.config import Settings
 from kasse.delivery.worker import Deliverer
 from kasse.dialects import registry
@@ -31,7 +32,7 @@ from kasse.engine.unit import Kasse
 from kasse.storage.db import Database
 from kasse.web import metrics
 from kasse.web.advances import Advances
-from kasse.web.middleware import BodyLimit, RequestMetrics
+from kasse.web.middleware import BodyLimit, NativeTrailingSlash, RequestMetrics
 from kasse.web.workers import DeliveryWorker, Scheduler
 
 __all__ = ["create_app"]
@@ -82,9 +83,9 @@ def create_app(
     app = FastAPI(
         title="Kasse",
         summary="Stateful payment gateway and sandbox for Sofort and Klarna: the native API.",
-        version="1.0",
+        version=__version__,
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served offline by kasse.web.docs
         redoc_url=None,
         lifespan=_lifespan,
     )
@@ -104,6 +105,7 @@ def create_app(
     _document_native_errors(app)
     app.add_middleware(RequestMetrics)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(NativeTrailingSlash)
     return app
 
 
@@ -133,12 +135,16 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def _mount(app: FastAPI, dialects: Mapping[str, Dialect]) -> None:
     from kasse.web.admin import router as admin_router
+    from kasse.web.dashboard import router as dashboard_router
+    from kasse.web.docs import mount_docs
     from kasse.web.health import router as health_router
+    from kasse.web.home import router as home_router
     from kasse.web.pages import router as pages_router
     from kasse.web.sandbox import router as sandbox_router
 
-    for router in (sandbox_router, admin_router, pages_router, health_router):
+    for router in (sandbox_router, admin_router, pages_router, health_router, home_router, dashboard_router):
         app.include_router(router)
+    mount_docs(app)
     for dialect in dialects.values():  # each under its own mount path
         for router in (*dialect.routers, *dialect.pages):
             app.include_router(router)

@@ -9,7 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kasse.domain.clock import monotonic_s
 from kasse.web import metrics
 
-__all__ = ["BodyLimit", "RequestMetrics"]
+__all__ = ["BodyLimit", "NativeTrailingSlash", "RequestMetrics"]
 
 
 def _too_large(limit: int) -> bytes:
@@ -118,3 +118,21 @@ class RequestMetrics:
             route = scope.get("route")
             template = getattr(route, "path_format", None) or getattr(route, "path", None) or "unmatched"
             metrics.observe_request(scope["method"], template, status, monotonic_s() - started)
+
+
+class NativeTrailingSlash:
+    """``POST /api/v1/payments/`` is ``POST /api/v1/payments``: the native API answers both rather than a
+    307 that many clients do not follow with the body. Only the native API: provider dialects keep
+    their providers' own paths, slashes included."""
+
+    PREFIX = "/api/v1/"
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path.startswith(self.PREFIX) and path.endswith("/") and len(path) > len(self.PREFIX):
+            trimmed = path.rstrip("/")
+            scope = {**scope, "path": trimmed, "raw_path": trimmed.encode()}
+        await self.app(scope, receive, send)

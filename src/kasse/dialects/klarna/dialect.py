@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kasse.delivery.render import DeliveryPolicy, Outbound
-from kasse.dialects._base import Dialect
+from kasse.dialects._base import Dialect, FrontDoor
 from kasse.dialects.klarna import (
     notifications,
     pages,
@@ -20,6 +20,20 @@ from kasse.dialects.klarna.model import DIALECT as NAME
 
 __all__ = ["DIALECT"]
 
+FRONT_DOOR = FrontDoor(
+    title="Klarna Payment Authorize API",
+    path="/klarna/v2",
+    credentials=(("partner_account_id", "klarna_partner_account_id"), ("api_key", "klarna_api_key")),
+    snippet="""curl -s $base/klarna/v2/accounts/$klarna_partner_account_id/payment/authorize \\
+  -H 'Authorization: Basic $klarna_api_key' -H 'Content-Type: application/json' \\
+  -d '{"currency": "EUR",
+       "request_payment_transaction": {"amount": 2500, "payment_transaction_reference": "order-1"},
+       "step_up_config": {"payment_request_reference": "order-1", "customer_interaction_config": {
+         "method": "HANDOVER", "return_url": "http://127.0.0.1:9000/back?token={klarna.payment_request.payment_token}"}}}'
+# → STEP_UP_REQUIRED and payment_request.state_context.customer_interaction.payment_request_url""",
+    doc="docs/klarna.md",
+)
+
 DIALECT = Dialect(
     name=NAME,
     rules=rules.RULES,
@@ -35,4 +49,5 @@ DIALECT = Dialect(
         requests.EXPIRY_TIMER: requests.expire,
         provider_events.CLOSE_TIMER: provider_events.close_transaction,
     },
+    front_door=FRONT_DOOR,
 )

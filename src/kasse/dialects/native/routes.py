@@ -26,7 +26,9 @@ from kasse.dialects.native.schemas import (
 )
 from kasse.dialects.native.validation import require_json
 from kasse.domain.errors import ErrorCode, InvalidRequest, NotFound
+from kasse.domain.events import is_known_type_filter
 from kasse.domain.models import Scenario
+from kasse.domain.states import PaymentState
 from kasse.edge.request import base_url, kasse_of
 from kasse.engine import balances, captures, payments, refunds
 from kasse.engine.idempotency import Outcome, fingerprint, run_idempotent
@@ -125,6 +127,9 @@ def list_payments(
     created_lt: Annotated[str | None, Query(max_length=40, description="ISO 8601 or Unix seconds")] = None,
 ) -> JSONResponse:
     """Newest first. Page with `starting_after` (the last id of a page) or `ending_before`."""
+    if status is not None and status not in {state.value for state in PaymentState}:
+        known = ", ".join(state.value for state in PaymentState)
+        raise InvalidRequest(ErrorCode.PARAMETER_INVALID, f"Unknown status '{status}': one of {known}", param="status")
     gte, lt = _parse_time(created_gte, "created_gte"), _parse_time(created_lt, "created_lt")
     _one_cursor(starting_after, ending_before)
     with kasse_of(request).read() as store:
@@ -216,10 +221,16 @@ def list_events(
     limit: Limit = 10,
     starting_after: Cursor = None,
     ending_before: Cursor = None,
-    type: Annotated[str | None, Query(max_length=60, pattern=r"^[a-z_.*]+$", description="e.g. payment.*")] = None,
+    type: Annotated[str | None, Query(max_length=60, pattern=r"^[a-z_.*:-]+$", description="e.g. payment.*")] = None,
     payment_id: Cursor = None,
 ) -> JSONResponse:
     _one_cursor(starting_after, ending_before)
+    if type is not None and not is_known_type_filter(type, request.app.state.dialects):
+        raise InvalidRequest(
+            ErrorCode.PARAMETER_INVALID,
+            f"Unknown event type '{type}': e.g. payment.succeeded, payment.* or stripe:charge.succeeded",
+            param="type",
+        )
     with kasse_of(request).read() as store:
         page = store.list_events(
             merchant_id=merchant_id, limit=limit, starting_after=starting_after, ending_before=ending_before,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
@@ -50,7 +51,35 @@ def _message(err: dict[str, Any], param: str | None) -> str:
     if kind in ("json_invalid", "model_attributes_type", "dict_type") and param is None:
         return "The request body must be a JSON object"
     msg = msg.removeprefix("Value error, ")
+    if param is not None and param.rpartition(".")[2] == "amount" and kind in _NOT_AN_INTEGER:
+        got = type(err.get("input")).__name__.replace("str", "a string").replace("float", "a fraction")
+        return (
+            f"Invalid {param}: amounts are integers in minor units (2500 = 25.00 EUR), not {got}: "
+            f"send {_minor_hint(err.get('input'))}"
+        )
     return f"Invalid {param}: {msg}" if param else msg
+
+
+_NOT_AN_INTEGER = {"int_type", "int_parsing", "int_from_float", "float_type", "float_parsing"}
+
+
+def _minor_hint(value: Any) -> str:
+    """``"25.00"`` or ``25.5`` → ``2500`` / ``2550``: what the client probably meant."""
+    try:
+        minor = Decimal(str(value)).scaleb(2)
+    except (InvalidOperation, ValueError):
+        return "e.g. 2500"
+    return str(int(minor)) if minor == minor.to_integral_value() else "e.g. 2500"
+
+
+def _json_position(exc: RequestValidationError, position: Any) -> str:
+    """``line 3, column 14`` of the malformed body, as editors count (from 1)."""
+    body = exc.body if isinstance(exc.body, str) else None
+    if body is None or not isinstance(position, int):
+        return ""
+    line = body.count("\n", 0, position) + 1
+    column = position - (body.rfind("\n", 0, position) + 1) + 1
+    return f" at line {line}, column {column}"
 
 
 def validation_error(exc: RequestValidationError) -> JSONResponse:
@@ -61,7 +90,9 @@ def validation_error(exc: RequestValidationError) -> JSONResponse:
     if kind == "json_invalid":
         ctx = first.get("ctx")
         detail = ctx.get("error", "invalid JSON") if isinstance(ctx, dict) else "invalid JSON"
-        return native_error(400, "invalid_request_error", "invalid_json", f"Malformed JSON body: {detail}", None)
+        loc = first.get("loc", ())
+        where = _json_position(exc, loc[-1] if loc else None)
+        return native_error(400, "invalid_request_error", "invalid_json", f"Malformed JSON body{where}: {detail}", None)
     code = {
         "missing": "parameter_missing",
         "extra_forbidden": "parameter_unknown",
