@@ -118,8 +118,9 @@ def test_payment_round_trip_keeps_json_and_aware_utc_datetimes(store: Store) -> 
         failure_message="x" * 500, description="d" * 1000,
     )  # fmt: skip
     store.insert_payment(payment)
-    loaded = store.get_payment(merchant_id="mer_a", payment_id=payment.id)
-    assert loaded == payment
+    assert store.get_payment(merchant_id="mer_a", payment_id=payment.id) is payment  # the unit's own object
+    loaded = Store(store.conn).get_payment(merchant_id="mer_a", payment_id=payment.id)  # from the database
+    assert loaded == payment and loaded is not payment
     assert loaded is not None
     assert loaded.created_at == datetime(2026, 3, 2, 9, 0, 0, 123456, tzinfo=UTC)
     for value in (loaded.created_at, loaded.updated_at, loaded.expires_at):
@@ -185,7 +186,8 @@ def test_a_stale_payment_update_is_a_conflict(store: Store) -> None:
     payment = _payment()
     store.insert_payment(payment)
     first = store.get_payment(merchant_id="mer_a", payment_id=payment.id)
-    stale = store.get_payment(merchant_id="mer_a", payment_id=payment.id)
+    assert store.get_payment(merchant_id="mer_a", payment_id=payment.id) is first  # one object per unit
+    stale = Store(store.conn).get_payment(merchant_id="mer_a", payment_id=payment.id)  # another unit's copy
     assert first is not None and stale is not None
     first.status = PaymentState.CANCELED
     store.update_payment(first)
@@ -224,7 +226,7 @@ def test_a_deferred_write_of_a_stale_copy_is_still_a_conflict(store: Store) -> N
     store.insert_payment(payment)
     store.defer_writes = True
     first = store.get_payment(merchant_id="mer_a", payment_id=payment.id)
-    stale = store.get_payment(merchant_id="mer_a", payment_id=payment.id)
+    stale = Store(store.conn).get_payment(merchant_id="mer_a", payment_id=payment.id)  # another unit's copy
     assert first is not None and stale is not None
     first.status = PaymentState.CANCELED
     store.update_payment(first)

@@ -8,6 +8,8 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Select, select
 
+from kasse.domain.models import Payment
+
 __all__ = ["Page", "StoreBase"]
 
 T = TypeVar("T")
@@ -23,13 +25,15 @@ class StoreBase:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self.is_postgres = conn.dialect.name == "postgresql"
-        # Payments read ahead by one query for a batch of timers (``load_timer_payments``), keyed by
-        # (merchant, id): each answers the next ``get_payment`` of its id once, and a write drops it.
-        self.preloaded: dict[tuple[str, str], Any] = {}
+        # The unit's identity map of payments, keyed by (merchant, id): a payment read, inserted or
+        # written in this transaction is the same object for every later read in it (the unit reads
+        # each once), and ``locked`` says which are held FOR UPDATE on PostgreSQL.
+        self.identity: dict[tuple[str, str], Payment] = {}
+        self.locked: set[tuple[str, str]] = set()
         # With ``defer_writes`` (a batch of timers), payment updates wait here and leave together, in
         # one executemany, before the next statement of any other kind (``conn``) or at the unit's flush.
         self.defer_writes = False
-        self.deferred: dict[tuple[str, str], tuple[Any, int]] = {}  # (merchant, id) → (payment, version read)
+        self.deferred: dict[tuple[str, str], tuple[Payment, int]] = {}  # (merchant, id) → (payment, version read)
 
     @property
     def conn(self) -> Connection:
@@ -37,6 +41,14 @@ class StoreBase:
         if self.deferred:
             self.flush_deferred()
         return self._conn
+
+    def known(self, payment: Payment, *, locked: bool = False) -> Payment:
+        """The unit's object for this payment: the one it already holds, else this one, from now on."""
+        key = (payment.merchant_id, payment.id)
+        held: Payment = self.identity.setdefault(key, payment)
+        if locked and held is payment:
+            self.locked.add(key)
+        return held
 
     def flush_deferred(self) -> None:
         """Send the deferred writes (``PaymentQueries`` knows how)."""

@@ -106,19 +106,26 @@ class PaymentQueries(StoreBase):
 
     def insert_payment(self, payment: Payment) -> None:
         self.conn.execute(_INSERT_PAYMENT, to_row(payment))
+        self.known(payment, locked=True)
 
     def get_payment(self, *, merchant_id: str, payment_id: str, for_update: bool = False) -> Payment | None:
-        # A deferred write is read back from the database (``conn`` sends it first), never shared.
-        preloaded: Payment | None = self.preloaded.pop((merchant_id, payment_id), None)
-        if preloaded is not None:  # already locked (PostgreSQL) or under the single writer (SQLite)
-            return preloaded
-        query = _PAYMENT_LOCKED if for_update and self.is_postgres else _PAYMENT
-        row = self.conn.execute(query, {"merchant_id": merchant_id, "payment_id": payment_id}).mappings().first()
-        return None if row is None else from_row(Payment, row)
+        key = (merchant_id, payment_id)
+        held: Payment | None = self.identity.get(key)
+        lock = for_update and self.is_postgres
+        if held is not None and (not lock or key in self.locked):
+            return held  # read (or written) once in this unit: the same object, deferred writes and all
+        row = self.conn.execute(_PAYMENT_LOCKED if lock else _PAYMENT, {"merchant_id": merchant_id,
+                                "payment_id": payment_id}).mappings().first()  # fmt: skip
+        if row is None:
+            return None
+        payment = from_row(Payment, row)
+        if held is not None:  # read again under lock: the locked row is the truth from here on
+            del self.identity[key]
+        return self.known(payment, locked=lock)
 
     def find_payment_by_token(self, token: str) -> Payment | None:
         row = self.conn.execute(select(s.payments).where(s.payments.c.redirect_token == token)).mappings().first()
-        return None if row is None else from_row(Payment, row)
+        return None if row is None else self.known(from_row(Payment, row))
 
     def find_payment_by_reference(self, *, merchant_id: str, origin: str, reference: str) -> Payment | None:
         query = (
@@ -132,12 +139,11 @@ class PaymentQueries(StoreBase):
             .limit(1)
         )
         row = self.conn.execute(query).mappings().first()
-        return None if row is None else from_row(Payment, row)
+        return None if row is None else self.known(from_row(Payment, row))
 
     def update_payment(self, payment: Payment) -> None:
         """Write a changed payment; a concurrent change in between (version moved) is a conflict."""
         key = (payment.merchant_id, payment.id)
-        self.preloaded.pop(key, None)
         if self.defer_writes:
             held = self.deferred.get(key)
             if held is None or held[0] is payment:  # another copy of it: sent first, then checked as ever
@@ -149,6 +155,9 @@ class PaymentQueries(StoreBase):
         if result.rowcount != 1:
             raise Conflict(ErrorCode.CONCURRENT_UPDATE, f"Payment {payment.id} was changed concurrently; retry")
         payment.version += 1
+        if self.identity.get(key) is not payment:  # written from another copy: this one is current now
+            self.identity[key] = payment
+        self.locked.add(key)  # the update holds its row
 
     def flush_deferred(self) -> None:
         if not self.deferred:

@@ -102,13 +102,12 @@ class RecordQueries(StoreBase):
 
     def load_timer_payments(self, *, merchant_id: str, timers: list[Timer]) -> None:
         """Read the payments a claimed batch of timers will change in one query, in id order, before
-        firing any; each answers its first ``get_payment`` of the batch (``preloaded``).
+        firing any; they join the unit's identity map, so each handler's ``get_payment`` finds its own.
 
         On PostgreSQL the query also locks them (FOR UPDATE): firing locks them in due order, which
         differs between two batches (two partial captures of two payments settling in opposite orders);
         two batches fired at once (two schedulers, a scheduler and an advance) then each held a payment
-        the other wanted: deadlock. A payment written in the batch is read again, not from here; the
-        version check of ``update_payment`` would refuse a stale one."""
+        the other wanted: deadlock."""
         if not timers:
             return
         ids = {t.subject_id for t in timers if t.kind not in _OWNED_BY}
@@ -120,7 +119,7 @@ class RecordQueries(StoreBase):
         p = s.payments
         query = select(p).where(p.c.merchant_id == merchant_id, p.c.id.in_(sorted(ids))).order_by(p.c.id)
         for row in self.conn.execute(self._lock(query)).mappings():
-            self.preloaded[(merchant_id, row["id"])] = from_row(Payment, row)
+            self.known(from_row(Payment, row), locked=True)
 
     def mark_fired(self, fired: list[tuple[str, datetime]]) -> None:
         """Record timers (claimed by ``due_timers`` in this transaction) as fired, in one executemany
