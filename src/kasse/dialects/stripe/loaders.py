@@ -27,9 +27,15 @@ __all__ = [
 ORIGIN = "stripe"
 
 
-def find_source(store: Store, merchant_id: str, source_id: str, *, param: str | None = "id") -> Payment:
+def find_source(
+    store: Store, merchant_id: str, source_id: str, *, param: str | None = "id", for_update: bool = False
+) -> Payment:
+    """``for_update``: locked from the first read (a charge checks the source, then changes it)."""
     payment_id = out.kasse_id(source_id, "src")
-    payment = None if payment_id is None else store.get_payment(merchant_id=merchant_id, payment_id=payment_id)
+    payment = (
+        None if payment_id is None
+        else store.get_payment(merchant_id=merchant_id, payment_id=payment_id, for_update=for_update)
+    )  # fmt: skip
     if payment is None or payment.origin != ORIGIN:
         raise NotFound("source", source_id, param=param)
     return payment

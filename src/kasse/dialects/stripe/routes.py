@@ -91,7 +91,7 @@ def update_source(request: Request, source_id: str, merchant_id: MerchantId, par
 
 
 def _charge(tx: Tx, merchant_id: str, body: schemas.ChargeIn) -> Capture:
-    payment = find_source(tx.store, merchant_id, body.source, param="source")
+    payment = find_source(tx.store, merchant_id, body.source, param="source", for_update=True)
     status = out.source_status(payment)
     if status == "consumed":
         raise StripeRefusal(
