@@ -186,7 +186,9 @@ refunds = Table(
     Column("failure_reason", String(200)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
-    Index(None, "merchant_id", "payment_id"),
+    # A payment's refunds in id order from one index: with only (merchant_id, id) to order by, SQLite's
+    # planner (no statistics) walked every refund of the merchant for each charge it rendered.
+    Index(None, "merchant_id", "payment_id", "id"),
     Index(None, "merchant_id", "id"),
 )
 
@@ -204,7 +206,7 @@ ledger_transfers = Table(
     Column("refund_id", String(40)),
     Column("created_at", UTCDateTime, nullable=False),
     Index(None, "merchant_id", "id"),
-    Index(None, "merchant_id", "payment_id"),
+    Index(None, "merchant_id", "payment_id", "id"),  # a payment's transfers, newest first (as refunds)
 )
 
 ledger_legs = Table(
@@ -219,6 +221,7 @@ ledger_legs = Table(
     Column("moves_money", Boolean, nullable=False),
     Index(None, "merchant_id", "currency", "account"),
     Index(None, "transfer_id"),
+    Index(None, "merchant_id", "transfer_id"),  # the legs of some transfers, not the merchant's every leg
 )
 
 events = Table(
