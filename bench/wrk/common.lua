@@ -16,3 +16,10 @@ function setup(thread)
   thread_count = thread_count + 1
   thread:set("tid", thread_count)
 end
+
+-- A new Idempotency-Key per request, unique across threads and (with the script's NONCE) runs, as SDKs send.
+local counter = 0
+function idempotency_key()
+  counter = counter + 1
+  return (nonce or "run") .. "-" .. tid .. "-" .. counter
+end

@@ -7,13 +7,11 @@ wrk.path = "/api/v1/payments"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"amount":1000,"currency":"EUR","method":"sofort","country":"DE","return_url":"https://shop.example/r"}'
 
-local counter = 0
 function init(args)
   nonce = args[1] or "run"
 end
 
 function request()
-  counter = counter + 1
-  wrk.headers["Idempotency-Key"] = nonce .. "-" .. tid .. "-" .. counter
+  wrk.headers["Idempotency-Key"] = idempotency_key()
   return wrk.format()
 end

@@ -7,7 +7,6 @@ wrk.path = "/stripe/v1/charges"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Stripe-Version"] = "2026-10-28.endive"  -- what stripe-python 16.1.0 sends
 
-local counter = 0
 local sources = {}
 local next_source
 function init(args)
@@ -19,11 +18,10 @@ function init(args)
 end
 
 function request()
-  counter = counter + 1
   -- Past the last source, a charge reuses a consumed one: Stripe's 400, counted as an error.
   local source = sources[next_source] or sources[#sources]
   next_source = next_source + 1
-  wrk.headers["Idempotency-Key"] = nonce .. "-" .. tid .. "-" .. counter
+  wrk.headers["Idempotency-Key"] = idempotency_key()
   wrk.body = "amount=1000&currency=eur&source=" .. source
   return wrk.format()
 end

@@ -10,7 +10,6 @@ wrk.headers["Stripe-Version"] = "2026-10-28.endive"  -- what stripe-python 16.1.
 wrk.body = "type=sofort&amount=1000&currency=eur&redirect[return_url]=https%3A%2F%2Fshop.example%2Fr"
   .. "&sofort[country]=DE&owner[email]=bench_chargeable%40example.com"
 
-local counter = 0
 local ids
 function init(args)
   nonce = args[1] or "run"
@@ -18,8 +17,7 @@ function init(args)
 end
 
 function request()
-  counter = counter + 1
-  wrk.headers["Idempotency-Key"] = nonce .. "-" .. tid .. "-" .. counter
+  wrk.headers["Idempotency-Key"] = idempotency_key()
   return wrk.format()
 end
 

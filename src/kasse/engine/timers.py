@@ -109,6 +109,7 @@ def fire_batch(
         tx.store.load_timer_payments(merchant_id=merchant_id, timers=batch)
         tx.store.defer_writes = True  # the batch's payment updates leave together (kasse.storage._base)
         marks: list[tuple[str, datetime]] = []
+        seen, earliest = 0, None  # the earliest due time the batch has scheduled within ``until``
         for index, timer in enumerate(batch):
             if at_due_time:
                 tx.now = timer.due_at
@@ -120,8 +121,11 @@ def fire_batch(
             following = batch[index + 1].due_at if index + 1 < len(batch) else None
             # Every timer the batch has scheduled so far, not only this handler's: one scheduled two
             # handlers back can fall due before the next of the batch.
-            new = [t.due_at for t in tx.timers if t.due_at <= until]
-            if following is not None and new and min(new) < following:
+            for scheduled in tx.timers[seen:]:
+                if scheduled.due_at <= until and (earliest is None or scheduled.due_at < earliest):
+                    earliest = scheduled.due_at
+            seen = len(tx.timers)
+            if following is not None and earliest is not None and earliest < following:
                 break
         tx.store.mark_fired(marks)
     return fired

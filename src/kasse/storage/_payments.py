@@ -45,13 +45,10 @@ _UPDATE_PAYMENT = update(_P).where(
 )
 
 
-def _update_params(payment: Payment, read: int, *, version: int | None = None) -> dict[str, Any]:
-    """``_UPDATE_PAYMENT``'s parameters: the payment's row at ``version`` (default: one past the one
-    read), where the stored one is still ``read``."""
-    row = to_row(payment)
-    del row["version"]
-    return {**row, "version": read + 1 if version is None else version, "w_merchant_id": payment.merchant_id,
-            "w_id": payment.id, "w_version": read}  # fmt: skip
+def _update_params(payment: Payment, read: int) -> dict[str, Any]:
+    """``_UPDATE_PAYMENT``'s parameters: the payment's row (its version already moved on), where the
+    stored one is still at version ``read``."""
+    return {**to_row(payment), "w_merchant_id": payment.merchant_id, "w_id": payment.id, "w_version": read}
 
 
 class PaymentQueries(StoreBase):
@@ -151,10 +148,11 @@ class PaymentQueries(StoreBase):
                 payment.version += 1
                 return
             self.flush_deferred()
-        result = self.conn.execute(_UPDATE_PAYMENT, _update_params(payment, payment.version))
-        if result.rowcount != 1:
-            raise Conflict(ErrorCode.CONCURRENT_UPDATE, f"Payment {payment.id} was changed concurrently; retry")
         payment.version += 1
+        result = self.conn.execute(_UPDATE_PAYMENT, _update_params(payment, payment.version - 1))
+        if result.rowcount != 1:
+            payment.version -= 1
+            raise Conflict(ErrorCode.CONCURRENT_UPDATE, f"Payment {payment.id} was changed concurrently; retry")
         if self.identity.get(key) is not payment:  # written from another copy: this one is current now
             self.identity[key] = payment
         self.locked.add(key)  # the update holds its row
@@ -163,7 +161,7 @@ class PaymentQueries(StoreBase):
         if not self.deferred:
             return
         writes, self.deferred = self.deferred, {}
-        params = [_update_params(payment, read, version=payment.version) for payment, read in writes.values()]
+        params = [_update_params(payment, read) for payment, read in writes.values()]
         result = self._conn.execute(_UPDATE_PAYMENT, params)
         if result.rowcount != len(params):
             ids = ", ".join(payment.id for payment, _ in writes.values())
