@@ -202,7 +202,23 @@ class Event:
     created_at: datetime
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names, computed once per class (``dataclasses.fields`` walks them each call)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+_SCALARS = (str, int, bool, float, type(None))
+
+
 def _plain(value: Any) -> Any:
+    if type(value) in _SCALARS:  # the common case first; a StrEnum is not exactly a str
+        return value
     if isinstance(value, datetime):
         return utc(value).isoformat()
     if isinstance(value, StrEnum):
@@ -217,11 +233,11 @@ def _plain(value: Any) -> Any:
 def snapshot(obj: Any) -> dict[str, Any]:
     """A JSON-safe copy of an object as it was when an event was emitted."""
     out: dict[str, Any] = {}
-    for f in dataclasses.fields(obj):
-        value = getattr(obj, f.name)
+    for name in field_names(type(obj)):
+        value = getattr(obj, name)
         if isinstance(value, Scenario):
             value = {"approval": value.approval.value, "settlement": value.settlement.value}
-        out[f.name] = _plain(value)
+        out[name] = _plain(value)
     return out
 
 
