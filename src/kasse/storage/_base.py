@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection, Select, select
 
 from kasse.domain.models import Payment
+from kasse.storage._direct import Batch, send
 
 __all__ = ["Page", "StoreBase"]
 
@@ -34,13 +35,54 @@ class StoreBase:
         # one executemany, before the next statement of any other kind (``conn``) or at the unit's flush.
         self.defer_writes = False
         self.deferred: dict[tuple[str, str], tuple[Payment, int]] = {}  # (merchant, id) → (payment, version read)
+        # The hot path's inserts (a payment, its events, timers, deliveries, ledger transfers, the
+        # idempotency record) wait here, in order, and leave together with the deferred updates
+        # (``send_writes``: one round trip on PostgreSQL) at the unit's flush, or before the next
+        # statement that could see them (``conn``).
+        # Only a unit of work (``Tx``, which sends them at its flush) lets writes wait; any other user
+        # of a store has each write sent at once.
+        self.pending: list[Batch] = []
+        self.write_behind = False
 
     @property
     def conn(self) -> Connection:
-        """The connection, once the deferred writes are sent: every statement sees them."""
-        if self.deferred:
-            self.flush_deferred()
+        """The connection, once the waiting writes are sent: every statement sees them."""
+        if self.deferred or self.pending:
+            self.send_writes()
         return self._conn
+
+    def write_later(self, statement: Any, rows: list[dict[str, Any]]) -> None:
+        """Queue rows for ``statement`` (built once, its binds named after the rows' keys)."""
+        if not rows:
+            return
+        if not self.write_behind:
+            if self.deferred or self.pending:
+                self.send_writes()
+            send(self._conn, [Batch(statement, rows)])
+            return
+        last = self.pending[-1] if self.pending else None
+        if (
+            last is not None
+            and last.statement is statement
+            and last.rowcount is None
+            and rows[0].keys() == last.rows[0].keys()
+        ):
+            last.rows.extend(rows)
+        else:
+            self.pending.append(Batch(statement, rows))
+
+    def send_writes(self) -> None:
+        """Send the waiting inserts, then the deferred updates (checked: a version that moved is a
+        conflict), in one round trip on PostgreSQL."""
+        batches, self.pending = self.pending, []
+        update = self._deferred_batch()
+        if update is not None:
+            batches.append(update)
+        send(self._conn, batches)
+
+    def _deferred_batch(self) -> Batch | None:
+        """The deferred updates as one checked batch (``PaymentQueries`` knows how), now taken."""
+        return None
 
     def known(self, payment: Payment, *, locked: bool = False) -> Payment:
         """The unit's object for this payment: the one it already holds, else this one, from now on."""
@@ -51,7 +93,9 @@ class StoreBase:
         return held
 
     def flush_deferred(self) -> None:
-        """Send the deferred writes (``PaymentQueries`` knows how)."""
+        """Send the deferred writes (and the waiting inserts before them)."""
+        if self.deferred or self.pending:
+            self.send_writes()
 
     def _lock(self, query: Select[Any], *, skip_locked: bool = False) -> Select[Any]:
         # SQLite needs no row locks: a writer holds the database (BEGIN IMMEDIATE).

@@ -19,21 +19,23 @@ class LedgerQueries(StoreBase):
     # --- ledger --------------------------------------------------------------------------------
 
     def insert_transfer(self, transfer: Transfer) -> None:
-        self.conn.execute(
+        self.write_later(
             _INSERT_TRANSFER,
-            {
-                "id": transfer.id,
-                "merchant_id": transfer.merchant_id,
-                "currency": transfer.currency,
-                "kind": transfer.kind.value,
-                "code": transfer.code,
-                "pending_id": transfer.pending_id,
-                "payment_id": transfer.payment_id,
-                "refund_id": transfer.refund_id,
-                "created_at": transfer.created_at,
-            },
+            [
+                {
+                    "id": transfer.id,
+                    "merchant_id": transfer.merchant_id,
+                    "currency": transfer.currency,
+                    "kind": transfer.kind.value,
+                    "code": transfer.code,
+                    "pending_id": transfer.pending_id,
+                    "payment_id": transfer.payment_id,
+                    "refund_id": transfer.refund_id,
+                    "created_at": transfer.created_at,
+                }
+            ],
         )
-        self.conn.execute(
+        self.write_later(
             _INSERT_LEGS,
             [
                 {

@@ -11,6 +11,7 @@ from kasse.domain.errors import Conflict, ErrorCode
 from kasse.domain.models import Capture, Merchant, Payment, Refund
 from kasse.storage import schema as s
 from kasse.storage._base import Page, StoreBase
+from kasse.storage._direct import Batch
 from kasse.storage.rows import from_row, to_row
 
 # Hot statements are built once: building a statement per call (coercing every value, computing its
@@ -102,7 +103,7 @@ class PaymentQueries(StoreBase):
     # --- payments ------------------------------------------------------------------------------
 
     def insert_payment(self, payment: Payment) -> None:
-        self.conn.execute(_INSERT_PAYMENT, to_row(payment))
+        self.write_later(_INSERT_PAYMENT, [to_row(payment)])
         self.known(payment, locked=True)
 
     def get_payment(self, *, merchant_id: str, payment_id: str, for_update: bool = False) -> Payment | None:
@@ -157,15 +158,17 @@ class PaymentQueries(StoreBase):
             self.identity[key] = payment
         self.locked.add(key)  # the update holds its row
 
-    def flush_deferred(self) -> None:
+    def _deferred_batch(self) -> Batch | None:
         if not self.deferred:
-            return
+            return None
         writes, self.deferred = self.deferred, {}
         params = [_update_params(payment, read) for payment, read in writes.values()]
-        result = self._conn.execute(_UPDATE_PAYMENT, params)
-        if result.rowcount != len(params):
-            ids = ", ".join(payment.id for payment, _ in writes.values())
-            raise Conflict(ErrorCode.CONCURRENT_UPDATE, f"One of the payments {ids} was changed concurrently; retry")
+        ids = ", ".join(payment.id for payment, _ in writes.values())
+
+        def conflict() -> Conflict:
+            return Conflict(ErrorCode.CONCURRENT_UPDATE, f"One of the payments {ids} was changed concurrently; retry")
+
+        return Batch(_UPDATE_PAYMENT, params, rowcount=len(params), conflict=conflict)
 
     def list_payments(
         self,

@@ -51,7 +51,8 @@ class WebhookQueries(StoreBase):
         return Page([from_row(WebhookEndpoint, r) for r in rows[:limit]], len(rows) > limit)
 
     def enabled_endpoints(self, *, merchant_id: str) -> list[WebhookEndpoint]:
-        rows = self.conn.execute(_ENABLED, {"merchant_id": merchant_id}).mappings()
+        # The waiting writes stay waiting: none of them is an endpoint (those are written at once).
+        rows = self._conn.execute(_ENABLED, {"merchant_id": merchant_id}).mappings()
         return [from_row(WebhookEndpoint, r) for r in rows]
 
     def delete_endpoint(self, *, merchant_id: str, endpoint_id: str) -> bool:
@@ -62,8 +63,7 @@ class WebhookQueries(StoreBase):
     # --- deliveries ----------------------------------------------------------------------------
 
     def insert_deliveries(self, deliveries: list[Delivery]) -> None:
-        if deliveries:
-            self.conn.execute(_INSERT_DELIVERIES, [to_row(d) for d in deliveries])
+        self.write_later(_INSERT_DELIVERIES, [to_row(d) for d in deliveries])
 
     def get_delivery(self, *, merchant_id: str, delivery_id: str, for_update: bool = False) -> Delivery | None:
         query = _DELIVERY_LOCKED if for_update and self.is_postgres else _DELIVERY
