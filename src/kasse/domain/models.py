@@ -24,6 +24,7 @@ __all__ = [
     "Settlement",
     "Timer",
     "TimerKind",
+    "field_names",
     "from_snapshot",
     "snapshot",
     "timer_kind",
@@ -202,7 +203,12 @@ class Event:
     created_at: datetime
 
 
+_SCALARS = frozenset({str, int, bool, float, type(None)})
+
+
 def _plain(value: Any) -> Any:
+    if type(value) in _SCALARS:  # the most common by far: as they are (an enum is a subclass, not these)
+        return value
     if isinstance(value, datetime):
         return utc(value).isoformat()
     if isinstance(value, StrEnum):
@@ -217,12 +223,23 @@ def _plain(value: Any) -> Any:
 def snapshot(obj: Any) -> dict[str, Any]:
     """A JSON-safe copy of an object as it was when an event was emitted."""
     out: dict[str, Any] = {}
-    for f in dataclasses.fields(obj):
-        value = getattr(obj, f.name)
+    for name in field_names(type(obj)):
+        value = getattr(obj, name)
         if isinstance(value, Scenario):
             value = {"approval": value.approval.value, "settlement": value.settlement.value}
-        out[f.name] = _plain(value)
+        out[name] = _plain(value)
     return out
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names, in order (``dataclasses.fields`` rebuilt them on every call)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 _DATETIMES = {"created_at", "updated_at", "expires_at", "authorized_at", "settles_at"}

@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection, Select, select
 
 from kasse.domain.models import Payment
-from kasse.storage._direct import Batch, send
+from kasse.storage._direct import Batch, joinable, send
 
 __all__ = ["Page", "StoreBase"]
 
@@ -60,16 +60,11 @@ class StoreBase:
                 self.send_writes()
             send(self._conn, [Batch(statement, rows)])
             return
-        last = self.pending[-1] if self.pending else None
-        if (
-            last is not None
-            and last.statement is statement
-            and last.rowcount is None
-            and rows[0].keys() == last.rows[0].keys()
-        ):
-            last.rows.extend(rows)
-        else:
+        joined = joinable(self.pending, statement, rows[0].keys())
+        if joined is None:
             self.pending.append(Batch(statement, rows))
+        else:
+            joined.rows.extend(rows)
 
     def send_writes(self) -> None:
         """Send the waiting inserts, then the deferred updates (checked: a version that moved is a

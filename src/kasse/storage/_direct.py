@@ -37,6 +37,22 @@ class Batch:
     conflict: Callable[[], Exception] | None = field(default=None)
 
 
+def joinable(pending: list[Batch], statement: UpdateBase, keys: Any) -> Batch | None:
+    """The waiting batch of ``statement`` that new rows may join, if moving them before the batches
+    queued after it changes nothing: none of those writes the same table, or inserts into a table the
+    rows refer to (a foreign key). So a unit's attempts and delivery updates, alternating one by one,
+    leave as two batches; a delivery never overtakes the insert of its event."""
+    table: Any = statement.table
+    parents = {fk.column.table for fk in table.foreign_keys}
+    for batch in reversed(pending):
+        if batch.statement is statement and batch.rowcount is None and batch.rows[0].keys() == keys:
+            return batch
+        other: Any = batch.statement.table
+        if other is table or (other in parents and batch.statement.is_insert):
+            return None
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class _Plan:
     sql: str

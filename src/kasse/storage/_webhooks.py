@@ -36,7 +36,7 @@ class WebhookQueries(StoreBase):
 
     def update_endpoint(self, endpoint: WebhookEndpoint) -> None:
         params = {**to_row(endpoint), "w_merchant_id": endpoint.merchant_id, "w_id": endpoint.id}
-        self.conn.execute(_UPDATE_ENDPOINT, params)
+        self.write_later(_UPDATE_ENDPOINT, [params])
 
     def get_endpoint(self, *, merchant_id: str, endpoint_id: str, for_update: bool = False) -> WebhookEndpoint | None:
         query = _ENDPOINT_LOCKED if for_update and self.is_postgres else _ENDPOINT
@@ -72,7 +72,18 @@ class WebhookQueries(StoreBase):
 
     def update_delivery(self, delivery: Delivery) -> None:
         params = {**to_row(delivery), "w_merchant_id": delivery.merchant_id, "w_id": delivery.id}
-        self.conn.execute(_UPDATE_DELIVERY, params)
+        self.write_later(_UPDATE_DELIVERY, [params])
+
+    def get_deliveries(
+        self, *, merchant_id: str, delivery_ids: list[str], for_update: bool = False
+    ) -> dict[str, Delivery]:
+        """Several deliveries by id, in one query (PostgreSQL, ``for_update``: locked, in id order)."""
+        if not delivery_ids:
+            return {}
+        t = s.deliveries
+        query = select(t).where(t.c.merchant_id == merchant_id, t.c.id.in_(sorted(set(delivery_ids)))).order_by(t.c.id)
+        rows = self.conn.execute(self._lock(query) if for_update else query).mappings()
+        return {r["id"]: from_row(Delivery, r) for r in rows}
 
     def deliveries_of_event(self, *, merchant_id: str, event_id: str) -> list[Delivery]:
         t = s.deliveries
@@ -164,7 +175,7 @@ class WebhookQueries(StoreBase):
     # --- attempts ------------------------------------------------------------------------------
 
     def insert_attempt(self, *, merchant_id: str, **values: Any) -> None:
-        self.conn.execute(_INSERT_ATTEMPT, {"merchant_id": merchant_id, **values})
+        self.write_later(_INSERT_ATTEMPT, [{"merchant_id": merchant_id, **values}])
 
     def attempts_of(self, *, merchant_id: str, delivery_id: str) -> list[dict[str, Any]]:
         t = s.delivery_attempts

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, TypeVar
 
 from sqlalchemy import RowMapping
@@ -19,6 +18,7 @@ from kasse.domain.models import (
     Scenario,
     Settlement,
     Timer,
+    field_names,
     timer_kind,
 )
 from kasse.domain.states import CaptureState, PaymentState, RefundState
@@ -42,8 +42,11 @@ _STATUS: dict[type, Any] = {
 }
 
 
+_NAMES: dict[type, frozenset[str]] = {}
+
+
 def to_row(obj: Any) -> dict[str, Any]:
-    row = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    row = {name: getattr(obj, name) for name in field_names(type(obj))}
     scenario = row.get("scenario")
     if isinstance(scenario, Scenario):
         row["scenario"] = {"approval": scenario.approval.value, "settlement": scenario.settlement.value}
@@ -51,7 +54,9 @@ def to_row(obj: Any) -> dict[str, Any]:
 
 
 def from_row(cls: type[T], row: RowMapping) -> T:
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = frozenset(field_names(cls))
     values = {k: v for k, v in row.items() if k in names}
     for key, conv in _CONVERT.items():
         if key in values and values[key] is not None:
