@@ -61,7 +61,8 @@ class Tx:
     origins: dict[str, str] = field(default_factory=dict)  # payment id → origin, as payments are read
 
     def __post_init__(self) -> None:
-        self.store.write_behind = True  # inserts wait for the flush (``send_writes``), which sends them
+        # Inserts and payment updates wait for the flush (``send_writes``), which sends them together.
+        self.store.write_behind = self.store.defer_writes = True
 
     @property
     def derivers(self) -> Derivers:
@@ -149,7 +150,9 @@ class Tx:
         self.store.insert_events(self.events)
         self.store.insert_timers(self.timers)
         if self.events:
-            self.store.insert_deliveries(fan_out(self, self.store.enabled_endpoints(merchant_id=self.merchant_id)))
+            self.store.insert_deliveries(
+                fan_out(self, self.store.enabled_endpoints(merchant_id=self.merchant_id, primed=True))
+            )
         self.store.send_writes()
 
 

@@ -9,6 +9,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection, Select, select
 
 from kasse.domain.models import Payment
+from kasse.domain.webhooks import WebhookEndpoint
+from kasse.storage import schema as s
 from kasse.storage._direct import Batch, joinable, send
 
 __all__ = ["Page", "StoreBase"]
@@ -42,12 +44,22 @@ class StoreBase:
         # Only a unit of work (``Tx``, which sends them at its flush) lets writes wait; any other user
         # of a store has each write sent at once.
         self.pending: list[Batch] = []
+        # Each merchant's enabled webhook endpoints as read with the merchant (``get_merchant``), until
+        # this store changes an endpoint: what a unit's flush fans its events out to.
+        self.primed_endpoints: dict[str, list[WebhookEndpoint]] = {}
         self.write_behind = False
 
     @property
     def conn(self) -> Connection:
         """The connection, once the waiting writes are sent: every statement sees them."""
         if self.deferred or self.pending:
+            self.send_writes()
+        return self._conn
+
+    def reading(self, *tables: Any) -> Connection:
+        """The connection for a read of ``tables``: the waiting writes are sent first only if one of
+        them writes one of those tables (deferred payment updates: ``payments``)."""
+        if (self.deferred and s.payments in tables) or any(b.statement.table in tables for b in self.pending):
             self.send_writes()
         return self._conn
 
@@ -99,16 +111,18 @@ class StoreBase:
         return query
 
     def _page(
-        self, table: Any, where: Any, limit: int, starting_after: str | None, ending_before: str | None
-    ) -> Sequence[Any]:
-        """Newest first, like the providers' list endpoints; ids sort by creation time."""
+        self, table: Any, where: Any, limit: int, starting_after: str | None, ending_before: str | None,
+        *, also: tuple[Any, ...] = (),
+    ) -> Sequence[Any]:  # fmt: skip
+        """Newest first, like the providers' list endpoints; ids sort by creation time. ``also``: the
+        other tables ``where`` reads (a subquery)."""
         query = select(table).where(where)
         if ending_before:
             query = query.where(table.c.id > ending_before).order_by(table.c.id.asc()).limit(limit + 1)
-            rows = list(self.conn.execute(query).mappings())
+            rows = list(self.reading(table, *also).execute(query).mappings())
             more = len(rows) > limit
             rows = list(reversed(rows[:limit]))
             return rows + ([rows[-1]] if more and rows else [])
         if starting_after:
             query = query.where(table.c.id < starting_after)
-        return list(self.conn.execute(query.order_by(table.c.id.desc()).limit(limit + 1)).mappings())
+        return list(self.reading(table, *also).execute(query.order_by(table.c.id.desc()).limit(limit + 1)).mappings())

@@ -89,7 +89,7 @@ class LedgerQueries(StoreBase):
                 .where(s.ledger_legs.c.merchant_id == merchant_id, s.ledger_legs.c.transfer_id.in_(ids))
                 .order_by(s.ledger_legs.c.transfer_id, s.ledger_legs.c.leg)
             )
-            for leg in self.conn.execute(lq).mappings():
+            for leg in self.reading(s.ledger_legs).execute(lq).mappings():
                 legs[leg["transfer_id"]].append(Leg(Account(leg["account"]), leg["amount_minor"]))
         return [
             Transfer(

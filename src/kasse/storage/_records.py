@@ -167,7 +167,7 @@ class RecordQueries(StoreBase):
 
     def get_idempotency(self, *, merchant_id: str, scope: str, key: str) -> dict[str, Any] | None:
         params = {"merchant_id": merchant_id, "scope": scope, "key": key}
-        row = self.conn.execute(_IDEMPOTENCY, params).mappings().first()
+        row = self.reading(_I).execute(_IDEMPOTENCY, params).mappings().first()
         return None if row is None else dict(row)
 
     def insert_idempotency(self, *, merchant_id: str, **values: Any) -> None:

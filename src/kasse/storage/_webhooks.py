@@ -32,9 +32,11 @@ class WebhookQueries(StoreBase):
     # --- endpoints -----------------------------------------------------------------------------
 
     def insert_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        self.primed_endpoints.clear()
         self.conn.execute(insert(s.webhook_endpoints).values(**to_row(endpoint)))
 
     def update_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        self.primed_endpoints.clear()
         params = {**to_row(endpoint), "w_merchant_id": endpoint.merchant_id, "w_id": endpoint.id}
         self.write_later(_UPDATE_ENDPOINT, [params])
 
@@ -50,12 +52,17 @@ class WebhookQueries(StoreBase):
         rows = self._page(t, t.c.merchant_id == merchant_id, limit, starting_after, ending_before)
         return Page([from_row(WebhookEndpoint, r) for r in rows[:limit]], len(rows) > limit)
 
-    def enabled_endpoints(self, *, merchant_id: str) -> list[WebhookEndpoint]:
+    def enabled_endpoints(self, *, merchant_id: str, primed: bool = False) -> list[WebhookEndpoint]:
+        """``primed``: as read with the merchant in this transaction, if this store has changed no
+        endpoint since (a unit's flush; its transaction is short)."""
+        if primed and merchant_id in self.primed_endpoints:
+            return list(self.primed_endpoints[merchant_id])
         # The waiting writes stay waiting: none of them is an endpoint (those are written at once).
         rows = self._conn.execute(_ENABLED, {"merchant_id": merchant_id}).mappings()
         return [from_row(WebhookEndpoint, r) for r in rows]
 
     def delete_endpoint(self, *, merchant_id: str, endpoint_id: str) -> bool:
+        self.primed_endpoints.clear()
         t = s.webhook_endpoints
         result = self.conn.execute(delete(t).where(t.c.merchant_id == merchant_id, t.c.id == endpoint_id))
         return result.rowcount == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import RowMapping
@@ -53,7 +54,7 @@ def to_row(obj: Any) -> dict[str, Any]:
     return row
 
 
-def from_row(cls: type[T], row: RowMapping) -> T:
+def from_row(cls: type[T], row: RowMapping | Mapping[str, Any]) -> T:
     names = _NAMES.get(cls)
     if names is None:
         names = _NAMES[cls] = frozenset(field_names(cls))
