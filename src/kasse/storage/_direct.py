@@ -103,9 +103,10 @@ def send(conn: Connection, batches: list[Batch]) -> None:
     try:
         if dialect.name == "postgresql":
             with driver.pipeline():
+                shared = driver.cursor()  # one for every batch whose row count nobody checks
                 for batch, plan, rows in prepared:
                     current = (plan.sql, rows)
-                    cursor = driver.cursor()
+                    cursor = shared if batch.rowcount is None else driver.cursor()
                     cursor.executemany(plan.sql, _parameters(plan, rows))
                     if batch.rowcount is not None:
                         checked.append((batch, cursor))

@@ -57,8 +57,7 @@ class WebhookQueries(StoreBase):
         endpoint since (a unit's flush; its transaction is short)."""
         if primed and merchant_id in self.primed_endpoints:
             return list(self.primed_endpoints[merchant_id])
-        # The waiting writes stay waiting: none of them is an endpoint (those are written at once).
-        rows = self._conn.execute(_ENABLED, {"merchant_id": merchant_id}).mappings()
+        rows = self.reading(_E).execute(_ENABLED, {"merchant_id": merchant_id}).mappings()
         return [from_row(WebhookEndpoint, r) for r in rows]
 
     def delete_endpoint(self, *, merchant_id: str, endpoint_id: str) -> bool:
