@@ -81,13 +81,11 @@ def _plan(statement: UpdateBase, dialect: Dialect, keys: tuple[str, ...]) -> _Pl
 
 
 def _parameters(plan: _Plan, rows: Sequence[dict[str, Any]]) -> list[Any]:
-    out: list[Any] = []
-    for row in rows:
-        values = dict(row)
-        for name, proc in plan.processors:
-            values[name] = proc(values[name])
-        out.append(tuple(values[n] for n in plan.names) if plan.positional else values)
-    return out
+    procs = dict(plan.processors)
+    pairs = [(name, procs.get(name)) for name in plan.names]
+    if plan.positional:
+        return [tuple(row[n] if p is None else p(row[n]) for n, p in pairs) for row in rows]
+    return [{n: row[n] if p is None else p(row[n]) for n, p in pairs} for row in rows]
 
 
 def send(conn: Connection, batches: list[Batch]) -> None:
