@@ -57,6 +57,7 @@ class Settings:
     # Where notifications may go (docs/security.md): "any" (the local sandbox), "public", or an
     # allow-list of hosts, addresses and networks; link-local and metadata addresses never.
     webhook_targets: str = "any"
+    delivery_concurrency: int = 8  # webhook requests in flight per endpoint, per delivery worker
 
     @property
     def base_url(self) -> str:
@@ -79,6 +80,7 @@ class Settings:
             max_body_bytes=int(env.get("KASSE_MAX_BODY_BYTES", "1048576")),
             create_sandbox_merchant=_env_bool("KASSE_SANDBOX_MERCHANT", True),
             webhook_targets=env.get("KASSE_WEBHOOK_TARGETS", "any"),
+            delivery_concurrency=int(env.get("KASSE_DELIVERY_CONCURRENCY", "8")),
         )
         if token:
             base = replace(base, admin_token=token, admin_token_generated=False)

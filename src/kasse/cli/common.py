@@ -101,4 +101,5 @@ def make_deliverer(kasse: Kasse, settings: Settings, **options: Any) -> Delivere
     from kasse.engine.targets import TargetGuard
 
     guard = TargetGuard(TargetPolicy.parse(settings.webhook_targets))
+    options.setdefault("concurrency", settings.delivery_concurrency)
     return Deliverer(kasse, outbound=registry.outbound(), base_url=settings.base_url, targets=guard, **options)

@@ -16,7 +16,7 @@ from kasse.delivery.render import DeliveryPolicy, Outbound, Rendered
 from kasse.domain.models import Event
 from kasse.domain.webhooks import Delivery, DeliverySettings, WebhookEndpoint
 
-__all__ = ["MAX_CHAIN", "RECORD_EVERY", "Job", "chains_of", "due_order", "jobs_of", "send_all"]
+__all__ = ["MAX_CHAIN", "RECORD_EVERY", "Job", "Renderings", "chains_of", "due_order", "jobs_of", "send_all"]
 
 MAX_CHAIN = 4  # a payment's events sent one after another in one pass; later ones wait for the next
 RECORD_EVERY = 16  # answers recorded per transaction
@@ -76,25 +76,57 @@ def jobs_of(
     return jobs
 
 
+class Renderings:
+    """Renders a pass's jobs: an event going to several endpoints of one dialect has its body rendered
+    once (``Outbound.body``), then signed per endpoint (``Outbound.signer``)."""
+
+    def __init__(self, base_url: str, wall_s: int) -> None:
+        self.base_url = base_url
+        self.wall_s = wall_s
+        self.bodies: dict[tuple[str, int], bytes] = {}  # (event id, id of its dialect's Outbound) → body
+
+    def __call__(self, dialect: Outbound, event: Event, endpoint: WebhookEndpoint) -> Rendered:
+        if dialect.body is None or dialect.signer is None:
+            return dialect.renderer(event, endpoint, base_url=self.base_url, wall_s=self.wall_s)
+        key = (event.id, id(dialect))
+        body = self.bodies.get(key)
+        if body is None:
+            body = self.bodies[key] = dialect.body(event, base_url=self.base_url)
+        return dialect.signer(event, endpoint, body, wall_s=self.wall_s)
+
+
 def send_all(
-    pool: ThreadPoolExecutor, concurrency: int, jobs: Iterable[list[Job]],
+    pool: ThreadPoolExecutor, per_endpoint: int, jobs: Iterable[list[Job]],
     send_chain: Callable[[list[Job]], list[Result]], record: Callable[[list[Result]], None],
+    *, total: int | None = None,
 ) -> int:  # fmt: skip
-    """Up to ``concurrency`` chains in flight. The threads only send; answers are recorded here as they
-    come in, ``RECORD_EVERY`` to a transaction: a worker that dies leaves at most those and the requests
-    in flight unrecorded (sent again when their lease runs out). New chains are handed out only as
-    answers are recorded, so that bound holds however fast the receiver answers."""
+    """Up to ``per_endpoint`` chains in flight to each endpoint (and ``total`` in all, default
+    ``per_endpoint``). The threads only send; answers are recorded here as they come in,
+    ``RECORD_EVERY`` to a transaction: a worker that dies leaves at most those and the requests in
+    flight unrecorded (sent again when their lease runs out). New chains are handed out only as answers
+    are recorded, so that bound holds however fast the receiver answers."""
+    total = per_endpoint if total is None else total
     done: list[Result] = []
     sent = 0
-    waiting: set[Future[list[Result]]] = set()
-    todo = iter(jobs)
+    waiting: dict[Future[list[Result]], str] = {}
+    busy: dict[str, int] = defaultdict(int)  # endpoint id → chains in flight to it
+    todo = list(jobs)
     while True:
-        while len(waiting) < concurrency and (pending := next(todo, None)) is not None:
-            waiting.add(pool.submit(send_chain, pending))
+        if todo and len(waiting) < total:
+            held: list[list[Job]] = []
+            for chain in todo:
+                endpoint_id = chain[0].endpoint.id
+                if len(waiting) < total and busy[endpoint_id] < per_endpoint:
+                    waiting[pool.submit(send_chain, chain)] = endpoint_id
+                    busy[endpoint_id] += 1
+                else:
+                    held.append(chain)
+            todo = held
         if not waiting:
             return sent
-        finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+        finished, _ = wait(waiting, return_when=FIRST_COMPLETED)
         for future in finished:
+            busy[waiting.pop(future)] -= 1
             done += future.result()
         if len(done) >= RECORD_EVERY or not waiting:
             record(done)

@@ -3,6 +3,7 @@ the endpoint's failing streak (disabled, with an event, after days without a suc
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from kasse.delivery.outcome import Outcome
@@ -19,14 +20,31 @@ from kasse.domain.webhooks import (
 )
 from kasse.engine.unit import Kasse, Tx
 
-__all__ = ["hold_back", "note_failure", "record_attempt"]
+__all__ = ["Loaded", "hold_back", "note_failure", "record_attempt"]
+
+
+@dataclass
+class Loaded:
+    """What recording a batch of answers reads once for the batch, in its unit of work: the deliveries
+    (locked, one query), and each endpoint (read unlocked once, locked once only if it must change)."""
+
+    deliveries: dict[str, Delivery]
+    endpoints: dict[str, WebhookEndpoint | None] = field(default_factory=dict)
+    locked: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, tx: Tx, deliveries: list[Delivery]) -> Loaded:
+        merchant_id = tx.merchant_id
+        ids = [d.id for d in deliveries]
+        return cls(tx.store.get_deliveries(merchant_id=merchant_id, delivery_ids=ids, for_update=True))
 
 
 def record_attempt(
     tx: Tx, delivery: Delivery, endpoint: WebhookEndpoint, rendered: Rendered, outcome: Outcome, *,
-    trigger: str, schedule: DeliverySettings,
+    trigger: str, schedule: DeliverySettings, loaded: Loaded | None = None,
 ) -> None:  # fmt: skip
-    current = tx.store.get_delivery(merchant_id=delivery.merchant_id, delivery_id=delivery.id, for_update=True)
+    """Record one answer. ``loaded``: the batch's rows, read once (``Loaded.of``) for every answer of it."""
+    current = _delivery(tx, delivery, loaded)
     if current is None:
         return  # deleted with its endpoint meanwhile
     current.attempts += 1
@@ -42,9 +60,9 @@ def record_attempt(
         current.leased_until, current.lease_token = None, None
     current.updated_at = tx.now
     # The endpoint row is locked only to change it: concurrent successes must not queue on it.
-    ep = tx.store.get_endpoint(merchant_id=delivery.merchant_id, endpoint_id=endpoint.id)
+    ep = _endpoint(tx, delivery.merchant_id, endpoint.id, loaded, lock=False)
     if ep is not None and (not outcome.ok or ep.failing_since is not None):
-        ep = tx.store.get_endpoint(merchant_id=delivery.merchant_id, endpoint_id=endpoint.id, for_update=True)
+        ep = _endpoint(tx, delivery.merchant_id, endpoint.id, loaded, lock=True)
     if outcome.ok:
         current.status, current.next_attempt_at = DeliveryStatus.SUCCEEDED, None
         if ep is not None and ep.failing_since is not None:
@@ -57,7 +75,33 @@ def record_attempt(
             current.status = DeliveryStatus.FAILED
         if ep is not None and note_failure(tx, ep):
             current.status, current.next_attempt_at = DeliveryStatus.SKIPPED, None
+            if loaded is not None:  # its pending deliveries were skipped in the database: read them again
+                tx.store.update_delivery(current)
+                loaded.deliveries = tx.store.get_deliveries(
+                    merchant_id=tx.merchant_id, delivery_ids=list(loaded.deliveries), for_update=True
+                )
+                return
     tx.store.update_delivery(current)
+
+
+def _delivery(tx: Tx, delivery: Delivery, loaded: Loaded | None) -> Delivery | None:
+    if loaded is None:
+        return tx.store.get_delivery(merchant_id=delivery.merchant_id, delivery_id=delivery.id, for_update=True)
+    return loaded.deliveries.get(delivery.id)
+
+
+def _endpoint(
+    tx: Tx, merchant_id: str, endpoint_id: str, loaded: Loaded | None, *, lock: bool
+) -> WebhookEndpoint | None:
+    if loaded is None:
+        return tx.store.get_endpoint(merchant_id=merchant_id, endpoint_id=endpoint_id, for_update=lock)
+    if endpoint_id not in loaded.endpoints or (lock and endpoint_id not in loaded.locked):
+        loaded.endpoints[endpoint_id] = tx.store.get_endpoint(
+            merchant_id=merchant_id, endpoint_id=endpoint_id, for_update=lock
+        )
+        if lock:
+            loaded.locked.add(endpoint_id)
+    return loaded.endpoints[endpoint_id]
 
 
 def note_failure(tx: Tx, endpoint: WebhookEndpoint) -> bool:

@@ -13,7 +13,7 @@ from typing import Protocol
 from kasse.domain.models import Event
 from kasse.domain.webhooks import WebhookEndpoint
 
-__all__ = ["DeliveryPolicy", "Outbound", "Rendered", "Renderer", "shortest_retry_s"]
+__all__ = ["BodyRenderer", "DeliveryPolicy", "Outbound", "Rendered", "Renderer", "Signer", "shortest_retry_s"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,18 @@ class Rendered:
 
 class Renderer(Protocol):
     def __call__(self, event: Event, endpoint: WebhookEndpoint, *, base_url: str, wall_s: int) -> Rendered: ...
+
+
+class BodyRenderer(Protocol):
+    """The part of a dialect's request that is the same for every endpoint: the body of an event."""
+
+    def __call__(self, event: Event, *, base_url: str) -> bytes: ...
+
+
+class Signer(Protocol):
+    """The rest, per endpoint: where it goes and the headers that sign ``body`` with its secret."""
+
+    def __call__(self, event: Event, endpoint: WebhookEndpoint, body: bytes, *, wall_s: int) -> Rendered: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +58,10 @@ class Outbound:
 
     renderer: Renderer
     policy: DeliveryPolicy = DeliveryPolicy()
+    # Optional, both or neither: ``renderer`` split in two, so that a batch sending one event to several
+    # endpoints renders its body once (``renderer`` must equal ``signer(body(event))``).
+    body: BodyRenderer | None = None
+    signer: Signer | None = None
 
 
 def shortest_retry_s(schedule: tuple[int, ...], policies: list[DeliveryPolicy]) -> float:

@@ -16,10 +16,19 @@ from typing import Any
 
 import httpx
 
-from kasse.delivery.batch import MAX_CHAIN, RECORD_EVERY, Job, chains_of, due_order, jobs_of, send_all
+from kasse.delivery.batch import (
+    MAX_CHAIN,
+    RECORD_EVERY,
+    Job,
+    Renderings,
+    chains_of,
+    due_order,
+    jobs_of,
+    send_all,
+)  # fmt: skip
 from kasse.delivery.faults import Profile
 from kasse.delivery.outcome import Failed, Outcome
-from kasse.delivery.recording import hold_back, record_attempt
+from kasse.delivery.recording import Loaded, hold_back, record_attempt
 from kasse.delivery.render import Outbound, Rendered
 from kasse.delivery.sender import Sender
 from kasse.domain.clock import WallClock, system_wall_clock
@@ -39,7 +48,10 @@ __all__ = ["MAX_CHAIN", "RECORD_EVERY", "Deliverer", "Outcome", "Profile"]
 log = logging.getLogger(__name__)
 
 LEASE_MARGIN_S = 5.0
-SEND_CONCURRENCY = 8  # requests in flight at once per worker (one chain of a payment's events each)
+# Requests in flight at once per endpoint (one chain of a payment's events each; KASSE_DELIVERY_CONCURRENCY),
+# and in all per worker, at most ENDPOINTS_IN_FLIGHT times that.
+SEND_CONCURRENCY = 8
+ENDPOINTS_IN_FLIGHT = 4
 
 
 class Deliverer:
@@ -60,6 +72,8 @@ class Deliverer:
         self.base_url = base_url
         self.lease = timedelta(seconds=lease_s)
         self.batch = batch
+        if concurrency < 1:
+            raise ValueError(f"delivery concurrency must be at least 1, not {concurrency}")
         self.concurrency = concurrency
         self._pool: ThreadPoolExecutor | None = None
 
@@ -138,25 +152,29 @@ class Deliverer:
         owned = self._lease_chains(merchant_id, claimed, chains, later, timeout_s)
         wall_s = int(self.signing_clock().timestamp())
 
-        def render(dialect: Outbound, event: Event, endpoint: WebhookEndpoint) -> Rendered:
-            return dialect.renderer(event, endpoint, base_url=self.base_url, wall_s=wall_s)
+        render = Renderings(self.base_url, wall_s)
 
         def send_chain(chain: list[Job]) -> list[tuple[Job, Outcome]]:
             return [(job, self.sender.send(job.delivery.id, job.rendered, timeout_s, job.policy)) for job in chain]
 
         def record(results: list[tuple[Job, Outcome]]) -> None:
             with self.kasse.unit(merchant_id=merchant_id) as tx:
+                # The batch's deliveries read (locked) in one query; the attempts and updates leave
+                # together at the unit's flush.
+                loaded = Loaded.of(tx, [job.delivery for job, _ in results])
                 for job, outcome in sorted(results, key=due_order):
                     if at_due_time and job.delivery.next_attempt_at is not None:
                         tx.now = job.delivery.next_attempt_at  # a clock advance: each at its due time
                     record_attempt(
-                        tx, job.delivery, job.endpoint, job.rendered, outcome, trigger="schedule", schedule=job.settings
-                    )
+                        tx, job.delivery, job.endpoint, job.rendered, outcome, trigger="schedule",
+                        schedule=job.settings, loaded=loaded,
+                    )  # fmt: skip
 
+        total = self.concurrency * ENDPOINTS_IN_FLIGHT
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="kasse-delivery")
+            self._pool = ThreadPoolExecutor(total, thread_name_prefix="kasse-delivery")
         jobs = jobs_of(chains, owned, events, endpoints, self.outbound, profile, render)
-        return send_all(self._pool, self.concurrency, jobs, send_chain, record)
+        return send_all(self._pool, self.concurrency, jobs, send_chain, record, total=total)
 
     def _lease_chains(
         self, merchant_id: str, claimed: list[Delivery], chains: list[list[Delivery]], later: list[str],

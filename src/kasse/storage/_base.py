@@ -9,6 +9,9 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection, Select, select
 
 from kasse.domain.models import Payment
+from kasse.domain.webhooks import WebhookEndpoint
+from kasse.storage import schema as s
+from kasse.storage._direct import Batch, joinable, send
 
 __all__ = ["Page", "StoreBase"]
 
@@ -34,13 +37,59 @@ class StoreBase:
         # one executemany, before the next statement of any other kind (``conn``) or at the unit's flush.
         self.defer_writes = False
         self.deferred: dict[tuple[str, str], tuple[Payment, int]] = {}  # (merchant, id) → (payment, version read)
+        # The hot path's inserts (a payment, its events, timers, deliveries, ledger transfers, the
+        # idempotency record) wait here, in order, and leave together with the deferred updates
+        # (``send_writes``: one round trip on PostgreSQL) at the unit's flush, or before the next
+        # statement that could see them (``conn``).
+        # Only a unit of work (``Tx``, which sends them at its flush) lets writes wait; any other user
+        # of a store has each write sent at once.
+        self.pending: list[Batch] = []
+        # Each merchant's enabled webhook endpoints as read with the merchant (``get_merchant``), until
+        # this store changes an endpoint: what a unit's flush fans its events out to.
+        self.primed_endpoints: dict[str, list[WebhookEndpoint]] = {}
+        self.write_behind = False
 
     @property
     def conn(self) -> Connection:
-        """The connection, once the deferred writes are sent: every statement sees them."""
-        if self.deferred:
-            self.flush_deferred()
+        """The connection, once the waiting writes are sent: every statement sees them."""
+        if self.deferred or self.pending:
+            self.send_writes()
         return self._conn
+
+    def reading(self, *tables: Any) -> Connection:
+        """The connection for a read of ``tables``: the waiting writes are sent first only if one of
+        them writes one of those tables (deferred payment updates: ``payments``)."""
+        if (self.deferred and s.payments in tables) or any(b.statement.table in tables for b in self.pending):
+            self.send_writes()
+        return self._conn
+
+    def write_later(self, statement: Any, rows: list[dict[str, Any]]) -> None:
+        """Queue rows for ``statement`` (built once, its binds named after the rows' keys)."""
+        if not rows:
+            return
+        if not self.write_behind:
+            if self.deferred or self.pending:
+                self.send_writes()
+            send(self._conn, [Batch(statement, rows)])
+            return
+        joined = joinable(self.pending, statement, rows[0].keys())
+        if joined is None:
+            self.pending.append(Batch(statement, rows))
+        else:
+            joined.rows.extend(rows)
+
+    def send_writes(self) -> None:
+        """Send the waiting inserts, then the deferred updates (checked: a version that moved is a
+        conflict), in one round trip on PostgreSQL."""
+        batches, self.pending = self.pending, []
+        update = self._deferred_batch()
+        if update is not None:
+            batches.append(update)
+        send(self._conn, batches)
+
+    def _deferred_batch(self) -> Batch | None:
+        """The deferred updates as one checked batch (``PaymentQueries`` knows how), now taken."""
+        return None
 
     def known(self, payment: Payment, *, locked: bool = False) -> Payment:
         """The unit's object for this payment: the one it already holds, else this one, from now on."""
@@ -51,7 +100,9 @@ class StoreBase:
         return held
 
     def flush_deferred(self) -> None:
-        """Send the deferred writes (``PaymentQueries`` knows how)."""
+        """Send the deferred writes (and the waiting inserts before them)."""
+        if self.deferred or self.pending:
+            self.send_writes()
 
     def _lock(self, query: Select[Any], *, skip_locked: bool = False) -> Select[Any]:
         # SQLite needs no row locks: a writer holds the database (BEGIN IMMEDIATE).
@@ -60,16 +111,18 @@ class StoreBase:
         return query
 
     def _page(
-        self, table: Any, where: Any, limit: int, starting_after: str | None, ending_before: str | None
-    ) -> Sequence[Any]:
-        """Newest first, like the providers' list endpoints; ids sort by creation time."""
+        self, table: Any, where: Any, limit: int, starting_after: str | None, ending_before: str | None,
+        *, also: tuple[Any, ...] = (),
+    ) -> Sequence[Any]:  # fmt: skip
+        """Newest first, like the providers' list endpoints; ids sort by creation time. ``also``: the
+        other tables ``where`` reads (a subquery)."""
         query = select(table).where(where)
         if ending_before:
             query = query.where(table.c.id > ending_before).order_by(table.c.id.asc()).limit(limit + 1)
-            rows = list(self.conn.execute(query).mappings())
+            rows = list(self.reading(table, *also).execute(query).mappings())
             more = len(rows) > limit
             rows = list(reversed(rows[:limit]))
             return rows + ([rows[-1]] if more and rows else [])
         if starting_after:
             query = query.where(table.c.id < starting_after)
-        return list(self.conn.execute(query.order_by(table.c.id.desc()).limit(limit + 1)).mappings())
+        return list(self.reading(table, *also).execute(query.order_by(table.c.id.desc()).limit(limit + 1)).mappings())

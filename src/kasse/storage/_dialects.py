@@ -38,7 +38,7 @@ class DialectQueries(LedgerQueries):
         where = and_(self._of_origin(table, merchant_id, origin), *_bounds(table.c.created_at, created))
         if payment_id is not None:
             where = and_(where, table.c.payment_id == payment_id)
-        rows = self._page(table, where, limit, starting_after, ending_before)
+        rows = self._page(table, where, limit, starting_after, ending_before, also=(s.payments,))
         return Page([from_row(cls, r) for r in rows[:limit]], len(rows) > limit)
 
     def list_captures_of_origin(

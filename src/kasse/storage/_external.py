@@ -55,8 +55,9 @@ class ExternalIdQueries(StoreBase):
             upsert = pg_insert(_X) if self.is_postgres else sqlite_insert(_X)
             written = upsert.values(values).on_conflict_do_nothing().returning(_X.c.object_id)
             return self.conn.execute(written).first() is not None
+        conn = self.conn  # the waiting writes sent first: a key they take is not this id's
         try:
-            self.conn.execute(insert(_X).values(values))
+            conn.execute(insert(_X).values(values))
         except IntegrityError:
             raise ExternalIdTaken(record.dialect, record.kind, record.external_id) from None
         return True

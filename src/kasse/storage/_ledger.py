@@ -19,21 +19,23 @@ class LedgerQueries(StoreBase):
     # --- ledger --------------------------------------------------------------------------------
 
     def insert_transfer(self, transfer: Transfer) -> None:
-        self.conn.execute(
+        self.write_later(
             _INSERT_TRANSFER,
-            {
-                "id": transfer.id,
-                "merchant_id": transfer.merchant_id,
-                "currency": transfer.currency,
-                "kind": transfer.kind.value,
-                "code": transfer.code,
-                "pending_id": transfer.pending_id,
-                "payment_id": transfer.payment_id,
-                "refund_id": transfer.refund_id,
-                "created_at": transfer.created_at,
-            },
+            [
+                {
+                    "id": transfer.id,
+                    "merchant_id": transfer.merchant_id,
+                    "currency": transfer.currency,
+                    "kind": transfer.kind.value,
+                    "code": transfer.code,
+                    "pending_id": transfer.pending_id,
+                    "payment_id": transfer.payment_id,
+                    "refund_id": transfer.refund_id,
+                    "created_at": transfer.created_at,
+                }
+            ],
         )
-        self.conn.execute(
+        self.write_later(
             _INSERT_LEGS,
             [
                 {
@@ -87,7 +89,7 @@ class LedgerQueries(StoreBase):
                 .where(s.ledger_legs.c.merchant_id == merchant_id, s.ledger_legs.c.transfer_id.in_(ids))
                 .order_by(s.ledger_legs.c.transfer_id, s.ledger_legs.c.leg)
             )
-            for leg in self.conn.execute(lq).mappings():
+            for leg in self.reading(s.ledger_legs).execute(lq).mappings():
                 legs[leg["transfer_id"]].append(Leg(Account(leg["account"]), leg["amount_minor"]))
         return [
             Transfer(

@@ -9,14 +9,15 @@ from sqlalchemy import and_, bindparam, func, insert, select, update
 
 from kasse.domain.errors import Conflict, ErrorCode
 from kasse.domain.models import Capture, Merchant, Payment, Refund
+from kasse.domain.webhooks import EndpointStatus, WebhookEndpoint
 from kasse.storage import schema as s
 from kasse.storage._base import Page, StoreBase
+from kasse.storage._direct import Batch
 from kasse.storage.rows import from_row, to_row
 
 # Hot statements are built once: building a statement per call (coercing every value, computing its
 # cache key) cost more than the database work. Parameters are bound at execution.
 _P = s.payments
-_MERCHANT = select(s.merchants).where(s.merchants.c.id == bindparam("merchant_id"))
 _PAYMENT = select(_P).where(_P.c.merchant_id == bindparam("merchant_id"), _P.c.id == bindparam("payment_id"))
 _INSERT_PAYMENT = insert(_P)
 _C, _R = s.captures, s.refunds
@@ -37,7 +38,17 @@ _REFUNDS_OF = (
     select(_R).where(_R.c.merchant_id == bindparam("merchant_id"), _R.c.payment_id == bindparam("payment_id"))
     .order_by(_R.c.id)
 )  # fmt: skip
-_MERCHANT_LOCKED = _MERCHANT.with_for_update()
+# A unit reads its merchant (the clock) first, and at its flush the merchant's enabled webhook endpoints
+# (the outbox fan-out): one query answers both, the endpoints kept for the flush (``primed_endpoints``).
+_M, _E = s.merchants, s.webhook_endpoints
+_MERCHANT_AND_ENDPOINTS = (
+    select(_M.c.id, _M.c.name, _M.c.clock_offset_us, _M.c.clock_frozen_at, _M.c.created_at,
+           *[c.label(f"ep_{c.name}") for c in _E.c])
+    .select_from(_M.outerjoin(_E, and_(_E.c.merchant_id == _M.c.id, _E.c.status == EndpointStatus.ENABLED.value)))
+    .where(_M.c.id == bindparam("merchant_id"))
+    .order_by(_E.c.id)
+)  # fmt: skip
+_MERCHANT_AND_ENDPOINTS_LOCKED = _MERCHANT_AND_ENDPOINTS.with_for_update(of=_M)
 _PAYMENT_LOCKED = _PAYMENT.with_for_update()
 # SET comes from the parameters named after columns; the WHERE binds are prefixed so they never clash.
 _UPDATE_PAYMENT = update(_P).where(
@@ -58,13 +69,21 @@ class PaymentQueries(StoreBase):
         self.conn.execute(insert(s.merchants).values(**to_row(merchant), settings=settings or {}))
 
     def get_merchant(self, *, merchant_id: str, for_update: bool = False) -> Merchant | None:
-        query = _MERCHANT_LOCKED if for_update and self.is_postgres else _MERCHANT
-        row = self.conn.execute(query, {"merchant_id": merchant_id}).mappings().first()
-        return None if row is None else from_row(Merchant, row)
+        """The merchant; its enabled webhook endpoints come with it, kept for this unit's flush."""
+        query = _MERCHANT_AND_ENDPOINTS_LOCKED if for_update and self.is_postgres else _MERCHANT_AND_ENDPOINTS
+        rows = self.conn.execute(query, {"merchant_id": merchant_id}).mappings().all()
+        if not rows:
+            return None
+        self.primed_endpoints[merchant_id] = [
+            from_row(WebhookEndpoint, {k[3:]: v for k, v in row.items() if k.startswith("ep_")})
+            for row in rows
+            if row["ep_id"] is not None
+        ]
+        return from_row(Merchant, rows[0])
 
     def merchant_settings(self, *, merchant_id: str) -> dict[str, Any]:
         query = select(s.merchants.c.settings).where(s.merchants.c.id == merchant_id)
-        value = self.conn.execute(query).scalar()
+        value = self.reading(s.merchants).execute(query).scalar()
         return dict(value) if isinstance(value, dict) else {}
 
     def put_merchant_setting(self, *, merchant_id: str, key: str, value: Any | None) -> None:
@@ -102,7 +121,7 @@ class PaymentQueries(StoreBase):
     # --- payments ------------------------------------------------------------------------------
 
     def insert_payment(self, payment: Payment) -> None:
-        self.conn.execute(_INSERT_PAYMENT, to_row(payment))
+        self.write_later(_INSERT_PAYMENT, [to_row(payment)])
         self.known(payment, locked=True)
 
     def get_payment(self, *, merchant_id: str, payment_id: str, for_update: bool = False) -> Payment | None:
@@ -146,6 +165,8 @@ class PaymentQueries(StoreBase):
             if held is None or held[0] is payment:  # another copy of it: sent first, then checked as ever
                 self.deferred[key] = (payment, payment.version if held is None else held[1])
                 payment.version += 1
+                if self.identity.get(key) is not payment:  # written from another copy: this one is current now
+                    self.identity[key] = payment
                 return
             self.flush_deferred()
         payment.version += 1
@@ -157,15 +178,17 @@ class PaymentQueries(StoreBase):
             self.identity[key] = payment
         self.locked.add(key)  # the update holds its row
 
-    def flush_deferred(self) -> None:
+    def _deferred_batch(self) -> Batch | None:
         if not self.deferred:
-            return
+            return None
         writes, self.deferred = self.deferred, {}
         params = [_update_params(payment, read) for payment, read in writes.values()]
-        result = self._conn.execute(_UPDATE_PAYMENT, params)
-        if result.rowcount != len(params):
-            ids = ", ".join(payment.id for payment, _ in writes.values())
-            raise Conflict(ErrorCode.CONCURRENT_UPDATE, f"One of the payments {ids} was changed concurrently; retry")
+        ids = ", ".join(payment.id for payment, _ in writes.values())
+
+        def conflict() -> Conflict:
+            return Conflict(ErrorCode.CONCURRENT_UPDATE, f"One of the payments {ids} was changed concurrently; retry")
+
+        return Batch(_UPDATE_PAYMENT, params, rowcount=len(params), conflict=conflict)
 
     def list_payments(
         self,
@@ -196,23 +219,28 @@ class PaymentQueries(StoreBase):
     # --- captures and refunds ------------------------------------------------------------------
 
     def insert_capture(self, capture: Capture) -> None:
-        self.conn.execute(_INSERT_CAPTURE, to_row(capture))
+        self.write_later(_INSERT_CAPTURE, [to_row(capture)])
 
     def update_capture(self, capture: Capture) -> None:
         params = {"w_merchant_id": capture.merchant_id, "w_id": capture.id, "w_status": capture.status,
                   "w_updated_at": capture.updated_at}  # fmt: skip
-        self.conn.execute(_UPDATE_CAPTURE, params)
+        self.write_later(_UPDATE_CAPTURE, [params])
 
     def get_capture(self, *, merchant_id: str, capture_id: str) -> Capture | None:
-        row = self.conn.execute(_CAPTURE, {"merchant_id": merchant_id, "capture_id": capture_id}).mappings().first()
+        row = (
+            self.reading(_C)
+            .execute(_CAPTURE, {"merchant_id": merchant_id, "capture_id": capture_id})
+            .mappings()
+            .first()
+        )
         return None if row is None else from_row(Capture, row)
 
     def captures_of(self, *, merchant_id: str, payment_id: str) -> list[Capture]:
-        rows = self.conn.execute(_CAPTURES_OF, {"merchant_id": merchant_id, "payment_id": payment_id}).mappings()
+        rows = self.reading(_C).execute(_CAPTURES_OF, {"merchant_id": merchant_id, "payment_id": payment_id}).mappings()
         return [from_row(Capture, r) for r in rows]
 
     def insert_refund(self, refund: Refund) -> None:
-        self.conn.execute(_INSERT_REFUND, to_row(refund))
+        self.write_later(_INSERT_REFUND, [to_row(refund)])
 
     def update_refund(self, refund: Refund) -> None:
         row = to_row(refund)
@@ -223,9 +251,9 @@ class PaymentQueries(StoreBase):
         )
 
     def get_refund(self, *, merchant_id: str, refund_id: str) -> Refund | None:
-        row = self.conn.execute(_REFUND, {"merchant_id": merchant_id, "refund_id": refund_id}).mappings().first()
+        row = self.reading(_R).execute(_REFUND, {"merchant_id": merchant_id, "refund_id": refund_id}).mappings().first()
         return None if row is None else from_row(Refund, row)
 
     def refunds_of(self, *, merchant_id: str, payment_id: str) -> list[Refund]:
-        rows = self.conn.execute(_REFUNDS_OF, {"merchant_id": merchant_id, "payment_id": payment_id}).mappings()
+        rows = self.reading(_R).execute(_REFUNDS_OF, {"merchant_id": merchant_id, "payment_id": payment_id}).mappings()
         return [from_row(Refund, r) for r in rows]

@@ -32,8 +32,7 @@ class RecordQueries(StoreBase):
     # --- events --------------------------------------------------------------------------------
 
     def insert_events(self, events: list[Event]) -> None:
-        if events:
-            self.conn.execute(_INSERT_EVENTS, [to_row(e) for e in events])
+        self.write_later(_INSERT_EVENTS, [to_row(e) for e in events])
 
     def get_events(self, *, merchant_id: str, event_ids: list[str]) -> dict[str, Event]:
         """Several events by id, in one query."""
@@ -69,8 +68,7 @@ class RecordQueries(StoreBase):
     # --- timers --------------------------------------------------------------------------------
 
     def insert_timers(self, timers: list[Timer]) -> None:
-        if timers:
-            self.conn.execute(_INSERT_TIMERS, [to_row(t) for t in timers])
+        self.write_later(_INSERT_TIMERS, [to_row(t) for t in timers])
 
     def next_due_timer(self, *, merchant_id: str, until: datetime) -> Timer | None:
         """The earliest unfired timer due by ``until``, claimed (PostgreSQL: locked, others skip it)."""
@@ -124,8 +122,7 @@ class RecordQueries(StoreBase):
     def mark_fired(self, fired: list[tuple[str, datetime]]) -> None:
         """Record timers (claimed by ``due_timers`` in this transaction) as fired, in one executemany
         (psycopg pipelines it: one round trip for the batch)."""
-        if fired:
-            self.conn.execute(_MARK_FIRED, [{"w_id": timer_id, "w_fired_at": at} for timer_id, at in fired])
+        self.write_later(_MARK_FIRED, [{"w_id": timer_id, "w_fired_at": at} for timer_id, at in fired])
 
     def merchants_with_timers(self) -> list[str]:
         query = select(s.timers.c.merchant_id).where(s.timers.c.fired_at.is_(None)).distinct()
@@ -170,11 +167,11 @@ class RecordQueries(StoreBase):
 
     def get_idempotency(self, *, merchant_id: str, scope: str, key: str) -> dict[str, Any] | None:
         params = {"merchant_id": merchant_id, "scope": scope, "key": key}
-        row = self.conn.execute(_IDEMPOTENCY, params).mappings().first()
+        row = self.reading(_I).execute(_IDEMPOTENCY, params).mappings().first()
         return None if row is None else dict(row)
 
     def insert_idempotency(self, *, merchant_id: str, **values: Any) -> None:
-        self.conn.execute(_INSERT_IDEMPOTENCY, {"merchant_id": merchant_id, **values})
+        self.write_later(_INSERT_IDEMPOTENCY, [{"merchant_id": merchant_id, **values}])
 
     # --- sandbox reset -------------------------------------------------------------------------
 

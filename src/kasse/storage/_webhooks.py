@@ -32,11 +32,13 @@ class WebhookQueries(StoreBase):
     # --- endpoints -----------------------------------------------------------------------------
 
     def insert_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        self.primed_endpoints.clear()
         self.conn.execute(insert(s.webhook_endpoints).values(**to_row(endpoint)))
 
     def update_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        self.primed_endpoints.clear()
         params = {**to_row(endpoint), "w_merchant_id": endpoint.merchant_id, "w_id": endpoint.id}
-        self.conn.execute(_UPDATE_ENDPOINT, params)
+        self.write_later(_UPDATE_ENDPOINT, [params])
 
     def get_endpoint(self, *, merchant_id: str, endpoint_id: str, for_update: bool = False) -> WebhookEndpoint | None:
         query = _ENDPOINT_LOCKED if for_update and self.is_postgres else _ENDPOINT
@@ -50,11 +52,16 @@ class WebhookQueries(StoreBase):
         rows = self._page(t, t.c.merchant_id == merchant_id, limit, starting_after, ending_before)
         return Page([from_row(WebhookEndpoint, r) for r in rows[:limit]], len(rows) > limit)
 
-    def enabled_endpoints(self, *, merchant_id: str) -> list[WebhookEndpoint]:
-        rows = self.conn.execute(_ENABLED, {"merchant_id": merchant_id}).mappings()
+    def enabled_endpoints(self, *, merchant_id: str, primed: bool = False) -> list[WebhookEndpoint]:
+        """``primed``: as read with the merchant in this transaction, if this store has changed no
+        endpoint since (a unit's flush; its transaction is short)."""
+        if primed and merchant_id in self.primed_endpoints:
+            return list(self.primed_endpoints[merchant_id])
+        rows = self.reading(_E).execute(_ENABLED, {"merchant_id": merchant_id}).mappings()
         return [from_row(WebhookEndpoint, r) for r in rows]
 
     def delete_endpoint(self, *, merchant_id: str, endpoint_id: str) -> bool:
+        self.primed_endpoints.clear()
         t = s.webhook_endpoints
         result = self.conn.execute(delete(t).where(t.c.merchant_id == merchant_id, t.c.id == endpoint_id))
         return result.rowcount == 1
@@ -62,8 +69,7 @@ class WebhookQueries(StoreBase):
     # --- deliveries ----------------------------------------------------------------------------
 
     def insert_deliveries(self, deliveries: list[Delivery]) -> None:
-        if deliveries:
-            self.conn.execute(_INSERT_DELIVERIES, [to_row(d) for d in deliveries])
+        self.write_later(_INSERT_DELIVERIES, [to_row(d) for d in deliveries])
 
     def get_delivery(self, *, merchant_id: str, delivery_id: str, for_update: bool = False) -> Delivery | None:
         query = _DELIVERY_LOCKED if for_update and self.is_postgres else _DELIVERY
@@ -72,7 +78,18 @@ class WebhookQueries(StoreBase):
 
     def update_delivery(self, delivery: Delivery) -> None:
         params = {**to_row(delivery), "w_merchant_id": delivery.merchant_id, "w_id": delivery.id}
-        self.conn.execute(_UPDATE_DELIVERY, params)
+        self.write_later(_UPDATE_DELIVERY, [params])
+
+    def get_deliveries(
+        self, *, merchant_id: str, delivery_ids: list[str], for_update: bool = False
+    ) -> dict[str, Delivery]:
+        """Several deliveries by id, in one query (PostgreSQL, ``for_update``: locked, in id order)."""
+        if not delivery_ids:
+            return {}
+        t = s.deliveries
+        query = select(t).where(t.c.merchant_id == merchant_id, t.c.id.in_(sorted(set(delivery_ids)))).order_by(t.c.id)
+        rows = self.conn.execute(self._lock(query) if for_update else query).mappings()
+        return {r["id"]: from_row(Delivery, r) for r in rows}
 
     def deliveries_of_event(self, *, merchant_id: str, event_id: str) -> list[Delivery]:
         t = s.deliveries
@@ -164,7 +181,7 @@ class WebhookQueries(StoreBase):
     # --- attempts ------------------------------------------------------------------------------
 
     def insert_attempt(self, *, merchant_id: str, **values: Any) -> None:
-        self.conn.execute(_INSERT_ATTEMPT, {"merchant_id": merchant_id, **values})
+        self.write_later(_INSERT_ATTEMPT, [{"merchant_id": merchant_id, **values}])
 
     def attempts_of(self, *, merchant_id: str, delivery_id: str) -> list[dict[str, Any]]:
         t = s.delivery_attempts

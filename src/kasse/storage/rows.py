@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import RowMapping
@@ -42,7 +43,7 @@ _STATUS: dict[type, Any] = {
 }
 
 
-_NAME_SETS: dict[type, frozenset[str]] = {}
+_NAMES: dict[type, frozenset[str]] = {}
 
 
 def to_row(obj: Any) -> dict[str, Any]:
@@ -53,10 +54,10 @@ def to_row(obj: Any) -> dict[str, Any]:
     return row
 
 
-def from_row(cls: type[T], row: RowMapping) -> T:
-    names = _NAME_SETS.get(cls)
+def from_row(cls: type[T], row: RowMapping | Mapping[str, Any]) -> T:
+    names = _NAMES.get(cls)
     if names is None:
-        names = _NAME_SETS[cls] = frozenset(field_names(cls))
+        names = _NAMES[cls] = frozenset(field_names(cls))
     values = {k: v for k, v in row.items() if k in names}
     for key, conv in _CONVERT.items():
         if key in values and values[key] is not None:

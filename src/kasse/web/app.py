@@ -91,7 +91,10 @@ def create_app(
     )
     # One guard for registration (app.state.targets) and for every send (the deliverer).
     targets = TargetGuard(TargetPolicy.parse(settings.webhook_targets))
-    deliverer = Deliverer(kasse, outbound=registry.outbound(dialects), base_url=settings.base_url, targets=targets)
+    deliverer = Deliverer(
+        kasse, outbound=registry.outbound(dialects), base_url=settings.base_url, targets=targets,
+        concurrency=settings.delivery_concurrency,
+    )  # fmt: skip
     app.state.dialects = dialects
     app.state.targets = targets
     app.state.settings = settings

@@ -23,7 +23,7 @@ FRONT_DOOR = FrontDoor(
 DIALECT = Dialect(
     name=ORIGIN,
     rules=rules.RULES,
-    outbound=Outbound(notifications.render),
+    outbound=Outbound(notifications.render, body=notifications.body, signer=notifications.sign),
     return_url=redirects.native_return_url,
     # The stream first: /events/stream, not /events/{event_id}.
     routers=(stream.router, routes.router, webhooks.router, merchant.router),

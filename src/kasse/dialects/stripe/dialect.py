@@ -39,7 +39,7 @@ print(source.redirect.url)""",
 DIALECT = Dialect(
     name=ORIGIN,
     rules=rules.RULES,
-    outbound=Outbound(notifications.render),
+    outbound=Outbound(notifications.render, body=notifications.body, signer=notifications.sign),
     return_url=redirects.stripe_return_url,
     # The fallback last: it answers what no other Stripe route matched.
     routers=(

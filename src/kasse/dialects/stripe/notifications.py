@@ -15,7 +15,7 @@ from kasse.dialects.stripe.translate import ts
 from kasse.domain.models import Event
 from kasse.domain.webhooks import WebhookEndpoint
 
-__all__ = ["API_VERSION", "event_out", "render", "signature_header"]
+__all__ = ["API_VERSION", "body", "event_out", "render", "sign", "signature_header"]
 
 # What stripe-python 16.1.0 sends as Stripe-Version (stripe/_api_version.py); Kasse answers every version
 # the same way and labels its events with this one.
@@ -41,11 +41,18 @@ def signature_header(secret: str, timestamp_s: int, body: bytes) -> str:
     return f"t={timestamp_s},v1={hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()}"
 
 
-def render(event: Event, endpoint: WebhookEndpoint, *, base_url: str, wall_s: int) -> Rendered:
-    body = json.dumps(event_out(event, base_url, pending_webhooks=1), separators=(",", ":")).encode()
+def body(event: Event, *, base_url: str) -> bytes:
+    return json.dumps(event_out(event, base_url, pending_webhooks=1), separators=(",", ":")).encode()
+
+
+def sign(event: Event, endpoint: WebhookEndpoint, body: bytes, *, wall_s: int) -> Rendered:
     headers = {
         "content-type": "application/json; charset=utf-8",
         "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
         "stripe-signature": signature_header(endpoint.secret, wall_s, body),
     }
     return Rendered(endpoint.url, headers, body)
+
+
+def render(event: Event, endpoint: WebhookEndpoint, *, base_url: str, wall_s: int) -> Rendered:
+    return sign(event, endpoint, body(event, base_url=base_url), wall_s=wall_s)
