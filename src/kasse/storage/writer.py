@@ -56,6 +56,8 @@ class Writer:
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         self._conn: Connection | None = None  # the batch's, while the writer thread runs one
+        self.batches = 0  # transactions committed, and the units they held (their mean: the batch size)
+        self.units = 0
 
     def here(self) -> Connection | None:
         """The open batch's connection if this is the writer thread (a nested unit runs inline on it)."""
@@ -140,6 +142,8 @@ class Writer:
             if not isinstance(exc, Exception):
                 raise
             return
+        self.batches += 1
+        self.units += len(batch)
         for unit, result in done:
             unit.future.set_result(result)
 
