@@ -22,16 +22,17 @@ import httpx
 import pytest
 from sqlalchemy import Connection, select
 
+from kasse.dialects.registry import hooks
 from kasse.domain.errors import DomainError, ErrorCode, InvalidRequest
 from kasse.domain.models import Method, Payment
 from kasse.engine import payments
 from kasse.engine.idempotency import Outcome, fingerprint, run_idempotent
-from kasse.engine.merchants import SANDBOX
+from kasse.engine.merchants import SANDBOX, ensure_sandbox_merchant
 from kasse.engine.unit import Kasse, Tx
 from kasse.storage import schema
 from kasse.storage.db import Database
 from kasse.storage.writer import Writer
-from tests.conftest import AUTH, _free_port
+from tests.conftest import AUTH, _free_port, _wipe
 from tests.helpers import check, row_counts
 
 KASSE = str(Path(sys.executable).with_name("kasse"))
@@ -52,6 +53,15 @@ def _payment_ids(kasse: Kasse) -> set[str]:
 def _writer(kasse: Kasse) -> Writer:
     assert kasse.writer is not None
     return kasse.writer
+
+
+@pytest.fixture
+def held_kasse(kasse: Kasse) -> Iterator[Kasse]:
+    """The engine with one writer thread of its own (PostgreSQL's has several), so that a test can keep it
+    busy and line units up behind it (``_held``)."""
+    kasse.writer = Writer(kasse.db, threads=1)
+    yield kasse
+    kasse.writer.stop()
 
 
 @contextmanager
@@ -104,7 +114,8 @@ def _joined(started: Started) -> list[Any]:
     return list(results)
 
 
-def test_units_waiting_together_commit_in_one_transaction(kasse: Kasse, merchant_id: str) -> None:
+def test_units_waiting_together_commit_in_one_transaction(held_kasse: Kasse, merchant_id: str) -> None:
+    kasse = held_kasse
     seen: list[tuple[Connection, str]] = []
 
     def create(tx: Tx) -> Payment:
@@ -121,7 +132,8 @@ def test_units_waiting_together_commit_in_one_transaction(kasse: Kasse, merchant
     check(kasse, merchant_id)
 
 
-def test_a_failing_unit_fails_alone_and_leaves_no_trace(kasse: Kasse, merchant_id: str) -> None:
+def test_a_failing_unit_fails_alone_and_leaves_no_trace(held_kasse: Kasse, merchant_id: str) -> None:
+    kasse = held_kasse
     """A domain error after writing, and a duplicate key (IntegrityError, which on PostgreSQL aborts the
     transaction until its savepoint is rolled back) in the middle of a batch: the others commit."""
     made: list[str] = []
@@ -190,7 +202,8 @@ def _fail_at_commit(tx: Tx) -> None:
         conn.exec_driver_sql("INSERT INTO gc_once VALUES (1), (1)")
 
 
-def test_a_failed_commit_acknowledges_none_of_its_batch(kasse: Kasse, merchant_id: str) -> None:
+def test_a_failed_commit_acknowledges_none_of_its_batch(held_kasse: Kasse, merchant_id: str) -> None:
+    kasse = held_kasse
     before = _payment_ids(kasse)
     calls: list[Callable[[], Any]] = [lambda: kasse.run(merchant_id, _create) for _ in range(4)]
     calls.insert(2, lambda: kasse.run(merchant_id, _fail_at_commit))
@@ -347,3 +360,43 @@ def test_no_acknowledged_payment_is_lost_when_the_server_is_killed(
         check(after, merchant_id)
     finally:
         after.db.dispose()
+
+
+def test_a_deadlock_between_two_writers_runs_its_victim_again(pg_database: Database) -> None:
+    """PostgreSQL only (SQLite has one writer at a time, so its writers cannot deadlock): two engines'
+    writers (as of two processes) take two keys in opposite orders; the unit PostgreSQL picks as the
+    deadlock's victim runs again and meets the other's committed key (IntegrityError), never a deadlock."""
+    _wipe(pg_database)
+    one = Kasse(pg_database, hooks=hooks())
+    ensure_sandbox_merchant(one)
+    one.writer = Writer(pg_database, threads=1)
+    two = Kasse(Database(pg_database.url), hooks=hooks())
+    two_has_y = threading.Event()
+
+    def key(tx: Tx, name: str) -> str:
+        tx.store.insert_idempotency(
+            merchant_id=tx.merchant_id, scope="native", key=name, fingerprint="f", response_status=201,
+            response_body="{}", response_headers={}, created_at=tx.now,
+        )  # fmt: skip
+        return name
+
+    def then_y(tx: Tx) -> str:
+        assert two_has_y.wait(20)
+        time.sleep(0.3)  # the other writer waits for X by now
+        return key(tx, "Y")
+
+    def y_then_x(tx: Tx) -> str:
+        key(tx, "Y")
+        two_has_y.set()
+        return key(tx, "X")
+
+    try:
+        with _held(one, 2):
+            started = _in_threads([lambda: one.run(SANDBOX.id, key, "X"), lambda: one.run(SANDBOX.id, then_y)])
+        two_started = _in_threads([lambda: two.run(SANDBOX.id, y_then_x)])
+        results = _joined(started) + _joined(two_started)
+    finally:
+        one.writer.stop()
+        two.db.dispose()
+    assert results[:2] == ["X", "Y"], results
+    assert type(results[2]).__name__ == "IntegrityError", results[2]

@@ -22,6 +22,10 @@ __all__ = ["Database", "normalize_url"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
+# Writer threads of a group-committing engine on PostgreSQL (kasse.storage.writer): enough that one
+# batch's Python work overlaps the next one's round trips, few enough that batches still form.
+PG_WRITER_THREADS = 4
+
 # Any value, but fixed: every Kasse process migrating one PostgreSQL database takes this lock first.
 _MIGRATION_LOCK = 0x4B415353
 
@@ -146,7 +150,8 @@ class Database:
         if self.writer is None:
             with self._writer_made:
                 if self.writer is None:
-                    self.writer = Writer(self, max_batch=max_batch)
+                    threads = 1 if self.is_sqlite else PG_WRITER_THREADS
+                    self.writer = Writer(self, max_batch=max_batch, threads=threads)
         return self.writer
 
     def writing_here(self) -> bool:
