@@ -222,7 +222,7 @@ class Kasse:
         self.wall = wall
         self.pause = pause  # the only way the engine waits on real time
         self.hooks = hooks
-        # Units of ``run`` committed together by the database's one writer (kasse.storage.writer).
+        # Units of ``run`` committed together by the database's writer (kasse.storage.writer).
         self.writer = db.group_writer(max_batch=group_commit_max) if group_commit else None
 
     @property
