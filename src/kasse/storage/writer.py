@@ -63,6 +63,7 @@ class Writer:
         self._queue: queue.SimpleQueue[_Unit | None] = queue.SimpleQueue()
         self._running: set[threading.Thread] = set()
         self._idle = 0  # writer threads waiting for work
+        self._busy = 0  # batches running (on writer threads, or a lone unit on its caller's)
         self._pid = os.getpid()
         self._here = threading.local()  # .conn: the batch's, on a writer thread running one
         self.batches = 0  # transactions committed, and the units they held (their mean: the batch size)
@@ -75,13 +76,17 @@ class Writer:
 
     def submit(self, work: Work[R]) -> Future[R]:
         unit = _Unit(work)
+        self._put(unit)
+        return unit.future
+
+    def _put(self, unit: _Unit) -> None:
         with self._lock:
             if self._pid != os.getpid():  # a forked child: the parent's threads and queue are not its own
-                self._queue, self._running, self._idle, self._pid = queue.SimpleQueue(), set(), 0, os.getpid()
+                self._queue, self._running, self._idle, self._busy = queue.SimpleQueue(), set(), 0, 0
+                self._pid = os.getpid()
             self._queue.put(unit)
             if self._idle == 0 and len(self._running) < self.threads:
                 self._start()
-        return unit.future
 
     def _start(self) -> None:
         thread = threading.Thread(target=self._loop, name="kasse-writer", daemon=True)
@@ -90,12 +95,29 @@ class Writer:
         thread.start()
 
     def run(self, work: Work[R]) -> R:
-        """``work`` in a unit of its own, committed with its batch; its result, or what it raised."""
+        """``work`` in a unit of its own, committed with its batch; its result, or what it raised.
+
+        When no batch is running and none waits, the calling thread commits its unit itself (a batch of
+        one): a lone client pays no hand-over to a writer thread; units arriving meanwhile queue."""
         conn = self.here()
         if conn is not None:
             with conn.begin_nested():
                 return work(conn)
-        return self.submit(work).result()
+        with self._lock:
+            alone = self._busy < self.threads and self._queue.empty() and self._pid == os.getpid()
+            if alone:
+                self._busy += 1
+        if not alone:
+            return self.submit(work).result()
+        unit = _Unit(work)
+        future: Future[R] = unit.future
+        future.set_running_or_notify_cancel()
+        try:
+            self._commit([unit])
+        finally:
+            with self._lock:
+                self._busy -= 1
+        return future.result()
 
     def stop(self) -> None:
         """End the writer threads once the units queued before are done."""
@@ -123,10 +145,15 @@ class Writer:
     def _take(self) -> _Unit | None:
         """The next unit (None: stop), waiting up to ``IDLE_S``; ``queue.Empty`` when none came."""
         try:
-            return self._queue.get(timeout=IDLE_S)
-        finally:
+            unit = self._queue.get(timeout=IDLE_S)
+        except queue.Empty:
             with self._lock:
                 self._idle -= 1
+            raise
+        with self._lock:
+            self._idle -= 1
+            self._busy += 1
+        return unit
 
     def _serve(self) -> None:
         while True:
@@ -155,6 +182,7 @@ class Writer:
             finally:
                 with self._lock:
                     self._idle += 1
+                    self._busy -= 1
             if unit is None:  # stopped
                 return
 
@@ -185,7 +213,7 @@ class Writer:
 
     def _queue_again(self, units: list[_Unit]) -> None:
         for unit in units:
-            self._queue.put(unit)
+            self._put(unit)
 
     @staticmethod
     def _run(conn: Connection, batch: list[_Unit], again: list[_Unit]) -> list[tuple[_Unit, Any]]:
