@@ -48,6 +48,8 @@ class Settings:
     admin_token: str = field(default_factory=lambda: "adm_" + secrets.token_urlsafe(24))
     admin_token_generated: bool = True
     sqlite_synchronous: str = "NORMAL"
+    group_commit: bool = True  # concurrent units of work committed together (docs/performance.md)
+    group_commit_max: int = 64  # units in one group commit at most
     run_workers: bool = True
     processes: int = 1  # HTTP worker processes of `kasse serve`
     scheduler_interval_s: float = 0.5
@@ -73,6 +75,8 @@ class Settings:
             port=int(env.get("KASSE_PORT", "8000")),
             public_url=env.get("KASSE_PUBLIC_URL") or None,
             sqlite_synchronous=env.get("KASSE_SQLITE_SYNCHRONOUS", "NORMAL"),
+            group_commit=_env_bool("KASSE_GROUP_COMMIT", True),
+            group_commit_max=int(env.get("KASSE_GROUP_COMMIT_MAX", "64")),
             run_workers=_env_bool("KASSE_RUN_WORKERS", True),
             processes=int(env.get("KASSE_PROCESSES", "1")),
             scheduler_interval_s=float(env.get("KASSE_SCHEDULER_INTERVAL_S", "0.5")),

@@ -67,7 +67,9 @@ def open_kasse(settings: Settings, *, create: bool = False) -> Kasse:
             )
             raise typer.Exit(1)
     database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    kasse = Kasse(database, hooks=registry.hooks())
+    kasse = Kasse(
+        database, hooks=registry.hooks(), group_commit=settings.group_commit, group_commit_max=settings.group_commit_max
+    )
     kasse.db.migrate()
     if settings.create_sandbox_merchant:
         ensure_sandbox_merchant(kasse)

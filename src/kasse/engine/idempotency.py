@@ -20,7 +20,7 @@ from kasse.domain.clock import utc
 from kasse.domain.errors import ErrorCode, IdempotencyMismatch, InvalidRequest
 from kasse.engine.unit import Kasse, Tx
 
-__all__ = ["Outcome", "fingerprint", "keep_response", "replay", "run_idempotent"]
+__all__ = ["Outcome", "arun_idempotent", "fingerprint", "keep_response", "replay", "run_idempotent"]
 
 MAX_KEY_LENGTH = 255
 
@@ -54,36 +54,73 @@ def run_idempotent(
     headers: Mapping[str, str] | None = None,
 ) -> Outcome:
     """Run ``operation`` in one unit of work, recording (or replaying) its response under ``key``."""
+    unit = _unit(scope, key, fingerprint, operation, ttl_s, headers)
+    try:
+        return kasse.run(merchant_id, unit)
+    except IntegrityError:
+        if key is None:
+            raise
+    return kasse.run(merchant_id, unit)  # another request with this key committed first: replay its response
+
+
+async def arun_idempotent(
+    kasse: Kasse,
+    *,
+    merchant_id: str,
+    scope: str,
+    key: str | None,
+    fingerprint: str,
+    operation: Callable[[Tx], tuple[int, Any]],
+    ttl_s: int | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Outcome:
+    """``run_idempotent`` for a coroutine (``Kasse.arun``)."""
+    unit = _unit(scope, key, fingerprint, operation, ttl_s, headers)
+    try:
+        return await kasse.arun(merchant_id, unit)
+    except IntegrityError:
+        if key is None:
+            raise
+    return await kasse.arun(merchant_id, unit)
+
+
+def _unit(
+    scope: str,
+    key: str | None,
+    fingerprint: str,
+    operation: Callable[[Tx], tuple[int, Any]],
+    ttl_s: int | None,
+    headers: Mapping[str, str] | None,
+) -> Callable[[Tx], Outcome]:
+    """The use case: replay the answer kept under ``key``, or run ``operation`` and keep its answer.
+    A concurrent request with the same key that commits first makes the insert fail, and this unit (its
+    savepoint or transaction) roll back; the caller runs it again, and it replays."""
     if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
         raise InvalidRequest(
             ErrorCode.IDEMPOTENCY_KEY_INVALID,
             f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters",
             param="Idempotency-Key",
         )
-    for attempt in range(2):
-        try:
-            with kasse.unit(merchant_id=merchant_id) as tx:
-                if key is not None:
-                    stored = tx.store.get_idempotency(merchant_id=merchant_id, scope=scope, key=key)
-                    if stored is not None and ttl_s is not None and _older(stored["created_at"], tx.now, ttl_s):
-                        # Expired (Stripe: keys are kept 24 hours): the key is free for a new request.
-                        tx.store.delete_idempotency(merchant_id=merchant_id, scope=scope, key=key)
-                        stored = None
-                    if stored is not None:
-                        return replay(stored, key=key, fingerprint=fingerprint)
-                status, body = operation(tx)
-                if key is not None:
-                    tx.store.insert_idempotency(
-                        merchant_id=merchant_id, scope=scope, key=key, fingerprint=fingerprint,
-                        response_status=status, response_body=json.dumps(body),
-                        response_headers=dict(headers or {}), created_at=tx.now,
-                    )  # fmt: skip
-                return Outcome(status, body, headers=dict(headers or {}))
-        except IntegrityError:
-            if key is None or attempt:
-                raise
-            # Another request with this key committed first; the loop replays its response.
-    raise AssertionError("unreachable")
+    kept = dict(headers or {})
+
+    def unit(tx: Tx) -> Outcome:
+        if key is not None:
+            stored = tx.store.get_idempotency(merchant_id=tx.merchant_id, scope=scope, key=key)
+            if stored is not None and ttl_s is not None and _older(stored["created_at"], tx.now, ttl_s):
+                # Expired (Stripe: keys are kept 24 hours): the key is free for a new request.
+                tx.store.delete_idempotency(merchant_id=tx.merchant_id, scope=scope, key=key)
+                stored = None
+            if stored is not None:
+                return replay(stored, key=key, fingerprint=fingerprint)
+        status, body = operation(tx)
+        if key is not None:
+            tx.store.insert_idempotency(
+                merchant_id=tx.merchant_id, scope=scope, key=key, fingerprint=fingerprint,
+                response_status=status, response_body=json.dumps(body), response_headers=kept, created_at=tx.now,
+            )  # fmt: skip
+        return Outcome(status, body, headers=dict(kept))
+
+    return unit
 
 
 def replay(stored: Mapping[str, Any], *, key: str, fingerprint: str) -> Outcome:

@@ -7,11 +7,14 @@ that raises leaves nothing behind.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy import Connection
 
 from kasse.domain.clock import MerchantClock, Pause, WallClock, real_pause, system_wall_clock
 from kasse.domain.errors import NotFound
@@ -211,7 +214,14 @@ class Kasse:
     merchant clocks are derived per unit."""
 
     def __init__(
-        self, db: Database, *, hooks: Hooks, wall: WallClock = system_wall_clock, pause: Pause = real_pause
+        self,
+        db: Database,
+        *,
+        hooks: Hooks,
+        wall: WallClock = system_wall_clock,
+        pause: Pause = real_pause,
+        group_commit: bool = True,
+        group_commit_max: int = 64,
     ) -> None:
         taken = sorted(set(hooks.timer_handlers) & set(TimerKind))
         if taken:
@@ -220,6 +230,8 @@ class Kasse:
         self.wall = wall
         self.pause = pause  # the only way the engine waits on real time
         self.hooks = hooks
+        # Units of ``run`` committed together by the database's writer (kasse.storage.writer).
+        self.writer = db.group_writer(max_batch=group_commit_max) if group_commit else None
 
     @property
     def timer_handlers(self) -> Mapping[str, TimerHandler]:
@@ -230,28 +242,60 @@ class Kasse:
         """A write transaction for ``merchant_id``. ``at`` overrides the merchant's clock for this unit
         (timers fire at their due time when the clock is advanced past them)."""
         with self.db.transaction() as conn:
-            store = Store(conn)
-            merchant = store.get_merchant(merchant_id=merchant_id, for_update=lock_merchant)
-            if merchant is None:
-                raise NotFound("merchant", merchant_id)
-            clock = MerchantClock(merchant.clock_offset_us, merchant.clock_frozen_at)
-            now = at if at is not None else clock.now(self.wall())
-            tx = Tx(store=store, merchant_id=merchant_id, clock=clock, now=now, wall=self.wall, hooks=self.hooks)
+            tx = self._open(conn, merchant_id=merchant_id, at=at, lock_merchant=lock_merchant)
             yield tx
             tx.flush()
 
+    def _open(self, conn: Connection, *, merchant_id: str, at: datetime | None, lock_merchant: bool) -> Tx:
+        store = Store(conn)
+        merchant = store.get_merchant(merchant_id=merchant_id, for_update=lock_merchant)
+        if merchant is None:
+            raise NotFound("merchant", merchant_id)
+        clock = MerchantClock(merchant.clock_offset_us, merchant.clock_frozen_at)
+        now = at if at is not None else clock.now(self.wall())
+        return Tx(store=store, merchant_id=merchant_id, clock=clock, now=now, wall=self.wall, hooks=self.hooks)
+
+    def _work(
+        self, merchant_id: str, lock_merchant: bool, use_case: Callable[..., R], args: Any, kwargs: Any
+    ) -> Callable[[Connection], R]:
+        """A unit of work for the writer: the use case in a ``Tx`` of its own on the batch's connection."""
+
+        def work(conn: Connection) -> R:
+            tx = self._open(conn, merchant_id=merchant_id, at=None, lock_merchant=lock_merchant)
+            result = use_case(tx, *args, **kwargs)
+            tx.flush()
+            return result
+
+        return work
+
+    def _execute(self, merchant_id: str, lock_merchant: bool, use_case: Callable[..., R], args: Any, kwargs: Any) -> R:
+        writer = self.writer
+        if writer is None or (self.db.writing_here() and writer.here() is None):
+            # Group commit off, or asked for inside a transaction of this thread: a transaction of its own.
+            with self.unit(merchant_id=merchant_id, lock_merchant=lock_merchant) as tx:
+                return use_case(tx, *args, **kwargs)
+        return writer.run(self._work(merchant_id, lock_merchant, use_case, args, kwargs))
+
     def run(self, merchant_id: str, use_case: Callable[Concatenate[Tx, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
         """One use case in a unit of work of its own: the engine opens, commits or rolls back the
-        transaction; callers at the edge name the use case and its arguments."""
-        with self.unit(merchant_id=merchant_id) as tx:
-            return use_case(tx, *args, **kwargs)
+        transaction; callers at the edge name the use case and its arguments. With group commit it
+        waits for the writer to commit it with the units of other threads, each in its own savepoint."""
+        return self._execute(merchant_id, False, use_case, args, kwargs)
 
     def run_locked(
         self, merchant_id: str, use_case: Callable[Concatenate[Tx, P], R], *args: P.args, **kwargs: P.kwargs
     ) -> R:
         """``run`` with the merchant's row locked first: use cases that find-or-create per merchant."""
-        with self.unit(merchant_id=merchant_id, lock_merchant=True) as tx:
-            return use_case(tx, *args, **kwargs)
+        return self._execute(merchant_id, True, use_case, args, kwargs)
+
+    async def arun(
+        self, merchant_id: str, use_case: Callable[Concatenate[Tx, P], R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """``run`` for a coroutine: awaits the writer's commit instead of blocking a thread on it."""
+        writer = self.writer
+        if writer is None:
+            return await asyncio.to_thread(self._execute, merchant_id, False, use_case, args, kwargs)
+        return await asyncio.wrap_future(writer.submit(self._work(merchant_id, False, use_case, args, kwargs)))
 
     @contextmanager
     def read(self) -> Iterator[Store]:

@@ -16,10 +16,15 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from kasse.storage.locks import NamedLocks
+from kasse.storage.writer import Writer
 
 __all__ = ["Database", "normalize_url"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+# Writer threads of a group-committing engine on PostgreSQL (kasse.storage.writer): enough that one
+# batch's Python work overlaps the next one's round trips, few enough that batches still form.
+PG_WRITER_THREADS = 4
 
 # Any value, but fixed: every Kasse process migrating one PostgreSQL database takes this lock first.
 _MIGRATION_LOCK = 0x4B415353
@@ -95,6 +100,9 @@ class Database:
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
             lock_file = Path(parsed.database).expanduser().resolve().with_name(Path(parsed.database).name + "-writer")
         self._write_lock = _WriterLock(lock_file)
+        self._here = threading.local()  # .writing: this thread's open write transactions
+        self._writer_made = threading.Lock()
+        self.writer: Writer | None = None  # the group-commit writer, made by the first engine that wants one
         db_file = None if lock_file is None else lock_file.with_name(Path(str(parsed.database)).name)
         self.locks = NamedLocks(self.engine, is_sqlite=self.is_sqlite, beside=db_file)
         if self.is_sqlite:
@@ -129,8 +137,27 @@ class Database:
         other programs writing the file still meet the busy handler."""
         with self._write_lock if (write and self.is_sqlite) else nullcontext(), self.engine.connect() as conn:
             conn.info["kasse_write"] = write
-            with conn.begin():
-                yield conn
+            depth = getattr(self._here, "writing", 0)
+            self._here.writing = depth + write
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                self._here.writing = depth
+
+    def group_writer(self, *, max_batch: int = 64) -> Writer:
+        """The database's one writer of this process (made on first use; ``max_batch`` then)."""
+        if self.writer is None:
+            with self._writer_made:
+                if self.writer is None:
+                    threads = 1 if self.is_sqlite else PG_WRITER_THREADS
+                    self.writer = Writer(self, max_batch=max_batch, threads=threads)
+        return self.writer
+
+    def writing_here(self) -> bool:
+        """Whether this thread has a write transaction open (a unit of work asked for inside one runs
+        beside it, as before group commit, instead of waiting on the writer)."""
+        return bool(getattr(self._here, "writing", 0))
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (idempotent; safe with concurrent processes)."""
@@ -150,4 +177,6 @@ class Database:
                     conn.commit()
 
     def dispose(self) -> None:
+        if self.writer is not None:
+            self.writer.stop()
         self.engine.dispose()

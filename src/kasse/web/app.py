@@ -79,7 +79,12 @@ def create_app(
     settings = settings or Settings.from_env()
     if kasse is None:
         database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-        kasse = Kasse(database, hooks=registry.hooks(dialects))
+        kasse = Kasse(
+            database,
+            hooks=registry.hooks(dialects),
+            group_commit=settings.group_commit,
+            group_commit_max=settings.group_commit_max,
+        )
     app = FastAPI(
         title="Kasse",
         summary="Stateful payment gateway and sandbox for Sofort and Klarna: the native API.",

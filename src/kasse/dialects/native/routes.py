@@ -31,7 +31,7 @@ from kasse.domain.models import Scenario
 from kasse.domain.states import PaymentState
 from kasse.edge.request import base_url, kasse_of
 from kasse.engine import balances, captures, payments, refunds
-from kasse.engine.idempotency import Outcome, fingerprint, run_idempotent
+from kasse.engine.idempotency import Outcome, arun_idempotent, fingerprint, run_idempotent
 from kasse.engine.unit import Tx
 
 __all__ = ["router"]
@@ -59,6 +59,16 @@ def _post(request: Request, merchant_id: str, key: str | None, payload: Any, ope
     )  # fmt: skip
 
 
+async def _apost(request: Request, merchant_id: str, key: str | None, payload: Any, operation: Any) -> JSONResponse:
+    """``_post`` awaiting the engine's writer: no thread-pool hop for the unit of work."""
+    return _respond(
+        await arun_idempotent(
+            kasse_of(request), merchant_id=merchant_id, scope=ORIGIN, key=key,
+            fingerprint=fingerprint(request.method, request.url.path, payload), operation=operation,
+        )
+    )  # fmt: skip
+
+
 def _one_cursor(starting_after: str | None, ending_before: str | None) -> None:
     if starting_after and ending_before:
         raise InvalidRequest(
@@ -71,7 +81,7 @@ def _list(request: Request, items: list[Any], has_more: bool) -> JSONResponse:
 
 
 @router.post("/payments", status_code=201, response_model=PaymentOut, tags=["payments"])
-def create_payment(
+async def create_payment(
     request: Request, body: CreatePaymentIn, merchant_id: MerchantId, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """Create a payment; send the customer to `next_action.redirect_url`."""
@@ -87,7 +97,7 @@ def create_payment(
     def operation(tx: Tx) -> tuple[int, Any]:
         return 201, out.payment_out(payments.create_payment(tx, cmd), base_url(request))
 
-    return _post(request, merchant_id, idempotency_key, body.model_dump(mode="json"), operation)
+    return await _apost(request, merchant_id, idempotency_key, body.model_dump(mode="json"), operation)
 
 
 @router.get("/payments/{payment_id}", response_model=PaymentOut, tags=["payments"])
