@@ -21,6 +21,7 @@ from kasse.config import Settings
 from kasse.web.app import create_app
 
 SORT = "tottime"
+SOURCE = b"type=sofort&amount=1000&currency=eur&redirect[return_url]=https://shop.example/r&sofort[country]=DE"
 AUTH = (b"authorization", b"Bearer sk_test_kasse_sandbox")
 CREATE = json.dumps(
     {"amount": 1000, "currency": "EUR", "method": "sofort", "country": "DE", "return_url": "https://shop.example/r"}
@@ -81,7 +82,7 @@ async def _measure(app: Any, n: int, profile: str | None) -> dict[str, float]:
     form = (b"content-type", b"application/x-www-form-urlencoded")
 
     async def sources() -> None:
-        status, body = await call(app, "POST", "/stripe/v1/sources", b"type=sofort&amount=1000&currency=eur&redirect[return_url]=https://shop.example/r&sofort[country]=DE", (form,))
+        status, body = await call(app, "POST", "/stripe/v1/sources", SOURCE, (form,))
         assert status == 200, body
 
     steps: dict[str, Callable[[], Awaitable[None]]] = {"create": create, "get": get, "sources": sources}
