@@ -60,6 +60,7 @@ def serve(
     """Start Kasse: every front door on one port, migrations applied, sandbox merchant ready."""
     import uvicorn
 
+    from kasse.cli.accesslog import log_config
     from kasse.cli.banner import print_banner
     from kasse.web.app import create_app
 
@@ -79,6 +80,7 @@ def serve(
     # reconnect with Last-Event-ID, so cutting them off after a few seconds loses nothing.
     common: dict[str, Any] = {
         "host": settings.host, "port": settings.port, "log_level": "info", "timeout_graceful_shutdown": 3,
+        "log_config": log_config(),  # the access log written by a thread, off the requests' path
     }  # fmt: skip
     if settings.processes == 1:
         uvicorn.run(create_app(settings, kasse=kasse), **common)

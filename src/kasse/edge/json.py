@@ -7,7 +7,7 @@ exact bytes:
 
 - a float written with an exponent or smaller than 1e-4 (orjson ``1e-7`` / ``0.00001``, Python
   ``1e-07`` / ``1e-05``): seen in orjson's output, whose numbers in compact JSON always follow ``:``,
-  ``,`` or ``[`` (a string that merely looks like one costs a fallback, never a wrong byte);
+  ``,``, ``[`` or the start (a string that merely looks like one costs a fallback, never a wrong byte);
 - what orjson refuses (non-string keys, integers beyond 64 bits, lone surrogates, unknown types): the
   fallback answers as before, or raises as before.
 
@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse as _StarletteJSONResponse
 
 __all__ = ["JSONResponse", "dumps"]
 
-_PYTHON_WOULD_DIFFER = re.compile(rb"[:,\[]-?[0-9]+(?:\.[0-9]+)?[eE]|[:,\[]-?0\.0000")
+_PYTHON_WOULD_DIFFER = re.compile(rb"(?:^|[:,\[])-?(?:[0-9]+(?:\.[0-9]+)?[eE]|0\.0000)")
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
