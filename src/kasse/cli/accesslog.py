@@ -11,35 +11,58 @@ from __future__ import annotations
 import atexit
 import copy
 import logging
+import os
 import queue
 import sys
+import threading
 from logging.handlers import QueueHandler, QueueListener
+from multiprocessing.util import Finalize
 from typing import Any, TextIO
 
 __all__ = ["log_config"]
 
 
 class _Queued(QueueHandler):
-    """A queue in front of a stream handler, which the formatter dictConfig assigns is passed on to."""
+    """A queue in front of a stream handler (which the formatter dictConfig assigns is passed on to).
+    Its writer thread starts with the first record of each process, so a forked worker gets its own."""
 
     def __init__(self, stream: TextIO) -> None:
         super().__init__(queue.SimpleQueue())
         self.target = logging.StreamHandler(stream)
-        self.listener = QueueListener(self.queue, self.target, respect_handler_level=False)
-        self.listener.start()
-        atexit.register(self._stop)  # drains what is queued before the process ends
-
-    def _stop(self) -> None:
-        if self.listener._thread is not None:  # stopping twice would fail
-            self.listener.stop()
+        self._listener: QueueListener | None = None
+        self._pid = 0
+        self._starting = threading.Lock()
 
     def setFormatter(self, fmt: logging.Formatter | None) -> None:
         self.target.setFormatter(fmt)
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        # The listener's handler formats it: uvicorn's access records carry their values in ``args``
+        # The writer thread formats it: uvicorn's access records carry their values in ``args``
         # (strings and numbers), which stay as they are.
         return record
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        if self._pid != os.getpid():
+            self._start()
+        self.queue.put_nowait(record)
+
+    def _start(self) -> None:
+        with self._starting:
+            if self._pid == os.getpid():
+                return
+            self.queue = queue.SimpleQueue()  # not the one a parent process's thread was reading
+            self._listener = QueueListener(self.queue, self.target, respect_handler_level=False)
+            self._listener.start()
+            self._pid = os.getpid()
+        # What is queued is written before the process ends: at exit, and in a worker process
+        # (multiprocessing ends those without running atexit) from its exit function.
+        atexit.register(self._stop)
+        Finalize(self, self._stop, exitpriority=10)
+
+    def _stop(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None and self._pid == os.getpid():
+            listener.stop()
 
     def close(self) -> None:
         self._stop()

@@ -25,6 +25,7 @@ def _invalid(presented: Presented) -> Exception:
 
 SECRET_KEY = Authenticator[str]("secret_key", (bearer,), merchant_of_secret_key, _missing, _invalid)
 
+
 class _Declared(HTTPBearer):
     """Declared for the OpenAPI document only: the authenticator reads the header itself (for exact
     errors), so this one does not parse it a second time on every request."""
