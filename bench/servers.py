@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,28 @@ def cpu_s(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants, from /proc."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        parents.setdefault(ppid, []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(parents.get(current, []))
+    return found
+
+
+def _largest(values: Iterable[int | None]) -> int | None:
+    known = [v for v in values if v is not None]
+    return max(known) if known else None
+
+
 @dataclass
 class Server:
     """A server subprocess on a free loopback port; ``start()`` waits for GET /healthz to answer 200."""
@@ -115,14 +138,22 @@ class Server:
         self.stop()
         raise RuntimeError(f"{argv} not healthy after {timeout_s} s")
 
+    def pids(self) -> list[int]:
+        """The server's process and its descendants (`kasse serve` runs one HTTP process per core)."""
+        return process_tree(self.proc.pid) if self.proc else []
+
     def rss(self) -> int | None:
-        return proc_status(self.proc.pid, "VmRSS") if self.proc else None
+        """The largest process's RSS (the bar is per process)."""
+        return _largest(proc_status(pid, "VmRSS") for pid in self.pids())
 
     def peak_rss(self) -> int | None:
-        return proc_status(self.proc.pid, "VmHWM") if self.proc else None
+        return _largest(proc_status(pid, "VmHWM") for pid in self.pids())
 
     def cpu_s(self) -> float | None:
-        return cpu_s(self.proc.pid) if self.proc else None
+        """CPU seconds of every process of the server (a worker that ended since is not counted)."""
+        readings = [cpu_s(pid) for pid in self.pids()]
+        known = [r for r in readings if r is not None]
+        return sum(known) if known else None
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -141,7 +172,7 @@ class Server:
 
 
 def kasse(database_url: str, *, workers: bool = False) -> Server:
-    """`kasse serve` exactly as users start it (one uvicorn worker, log level info)."""
+    """`kasse serve` exactly as users start it (one HTTP process per core, log level info)."""
     argv = [str(BIN / "kasse"), "serve", "--port", "{port}"]
     if not workers:
         argv.append("--no-workers")
