@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,47 +71,35 @@ def proc_status(pid: int, key: str) -> int | None:
     return None
 
 
-def _stat(pid: int) -> list[str] | None:
+def cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system, every thread) the process has used, from /proc/PID/stat."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
 
 
-def tree(pid: int) -> list[int]:
-    """The process and its live descendants (`kasse serve` with several processes: uvicorn's
-    supervisor and its workers)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            fields = _stat(int(entry.name))
-            if fields is not None:
-                children.setdefault(int(fields[1]), []).append(int(entry.name))  # ppid (field 4)
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants, from /proc."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        parents.setdefault(ppid, []).append(int(stat.parent.name))
     found, todo = [], [pid]
     while todo:
         current = todo.pop()
         found.append(current)
-        todo.extend(children.get(current, []))
+        todo.extend(parents.get(current, []))
     return found
 
 
-def cpu_s(pid: int) -> float | None:
-    """CPU seconds (user + system, every thread) the process and its live descendants have used,
-    from /proc/PID/stat."""
-    total = 0
-    for member in tree(pid):
-        fields = _stat(member)
-        if fields is None:
-            if member == pid:
-                return None
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def processes() -> int:
-    """How many HTTP processes `kasse serve` starts by default: one per core (KASSE_PROCESSES overrides)."""
-    return int(os.environ.get("KASSE_PROCESSES") or os.cpu_count() or 1)
+def _largest(values: Iterable[int | None]) -> int | None:
+    known = [v for v in values if v is not None]
+    return max(known) if known else None
 
 
 @dataclass
@@ -149,21 +138,22 @@ class Server:
         self.stop()
         raise RuntimeError(f"{argv} not healthy after {timeout_s} s")
 
+    def pids(self) -> list[int]:
+        """The server's process and its descendants (`kasse serve` runs one HTTP process per core)."""
+        return process_tree(self.proc.pid) if self.proc else []
+
     def rss(self) -> int | None:
-        """The largest resident set of its processes (the bar is per process)."""
-        return self._largest("VmRSS")
+        """The largest process's RSS (the bar is per process)."""
+        return _largest(proc_status(pid, "VmRSS") for pid in self.pids())
 
     def peak_rss(self) -> int | None:
-        return self._largest("VmHWM")
-
-    def _largest(self, key: str) -> int | None:
-        if not self.proc:
-            return None
-        figures = [f for f in (proc_status(pid, key) for pid in tree(self.proc.pid)) if f is not None]
-        return max(figures) if figures else None
+        return _largest(proc_status(pid, "VmHWM") for pid in self.pids())
 
     def cpu_s(self) -> float | None:
-        return cpu_s(self.proc.pid) if self.proc else None
+        """CPU seconds of every process of the server (a worker that ended since is not counted)."""
+        readings = [cpu_s(pid) for pid in self.pids()]
+        known = [r for r in readings if r is not None]
+        return sum(known) if known else None
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -182,7 +172,7 @@ class Server:
 
 
 def kasse(database_url: str, *, workers: bool = False) -> Server:
-    """`kasse serve` exactly as users start it (its default processes, one per core; log level info)."""
+    """`kasse serve` exactly as users start it (one HTTP process per core, log level info)."""
     argv = [str(BIN / "kasse"), "serve", "--port", "{port}"]
     if not workers:
         argv.append("--no-workers")
@@ -201,9 +191,14 @@ def receiver_stats(srv: Server) -> dict[str, Any]:
     return data
 
 
+def processes() -> int:
+    """How many HTTP processes `kasse serve` starts by default: one per core (KASSE_PROCESSES overrides)."""
+    return int(os.environ.get("KASSE_PROCESSES") or os.cpu_count() or 1)
+
+
 def uvicorn_app(app: str) -> Server:
-    """A baseline app on the uvicorn settings `kasse serve` uses: as many worker processes as it
-    starts (one per core), log level info (access log on)."""
+    """A baseline app on the uvicorn settings `kasse serve` uses: as many worker processes as it starts
+    (one per core), log level info (access log on)."""
     argv = [str(BIN / "python"), "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", "{port}"]
     workers = ["--workers", str(processes())] if processes() > 1 else []
     return Server([*argv, *workers, "--log-level", "info", "--timeout-graceful-shutdown", "3"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ from typer.testing import CliRunner
 
 from kasse.cli.lifecycle import render
 from kasse.cli.main import app
+from kasse.config import Settings, default_processes
 from kasse.dialects.registry import hooks
 from kasse.domain.models import Method
 from kasse.domain.states import PaymentState
@@ -280,3 +282,55 @@ def test_serve_with_two_processes_shares_one_sqlite_database_and_one_admin_token
     with kasse.read() as store:
         page = store.list_payments(merchant_id=SANDBOX.id, limit=1000)
     assert len(page.items) == 100
+
+
+def test_serve_uses_every_core_by_default_and_keeps_idle_connections_as_configured(
+    process_env: dict[str, str],
+) -> None:
+    """No --processes: one process per core (the banner says how many); --keep-alive reaches uvicorn;
+    the queued access log of forked workers reaches stdout, flushed by the time they end."""
+    env = {k: v for k, v in process_env.items() if k != "KASSE_PROCESSES"}
+    cores = default_processes()
+    port = _free_port()
+    proc = subprocess.Popen(
+        [KASSE, "serve", "--port", str(port), "--keep-alive", "1"], env={**env, "COLUMNS": "200"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200 and len(_children(proc.pid)) >= min(cores, 2):
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise AssertionError(_stop(proc))
+        if cores > 1:
+            assert len(_children(proc.pid)) == cores
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert b" 200 " in conn.recv(4096)
+            began = time.monotonic()
+            assert conn.recv(4096) == b""  # closed by the server, idle for --keep-alive seconds
+            assert 0.5 < time.monotonic() - began < 5
+        r = httpx.get(f"{base}/api/v1/payments", headers={"Authorization": f"Bearer {SANDBOX.secret_key}"})
+        assert r.status_code == 200
+    finally:
+        out = _stop(proc)
+    noun = "processes" if cores > 1 else "process"
+    assert f", {cores} {noun})" in out.splitlines()[0], out.splitlines()[0]
+    assert '"GET /api/v1/payments HTTP/1.1" 200' in out
+
+
+def test_processes_and_keep_alive_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KASSE_PROCESSES", raising=False)
+    monkeypatch.delenv("KASSE_KEEP_ALIVE_S", raising=False)
+    assert Settings.from_env().processes == default_processes() == min(len(os.sched_getaffinity(0)), 64)
+    assert Settings.from_env().keep_alive_s == 75
+    monkeypatch.setenv("KASSE_PROCESSES", "1")
+    monkeypatch.setenv("KASSE_KEEP_ALIVE_S", "30")
+    assert (Settings.from_env().processes, Settings.from_env().keep_alive_s) == (1, 30)
+    assert Settings.from_env(processes=3).processes == 3

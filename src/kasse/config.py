@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-__all__ = ["Settings", "database_url", "default_database_path", "sqlite_path"]
+__all__ = ["Settings", "database_url", "default_database_path", "default_processes", "sqlite_path"]
 
 
 def default_database_path() -> Path:
@@ -32,6 +32,15 @@ def sqlite_path(url: str) -> Path | None:
     return None if rest in ("", ":memory:") else Path(rest)
 
 
+def default_processes() -> int:
+    """Every core this process may run on (its CPU affinity, so a container's limit counts), at most 64."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 64))
+
+
 def _env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -51,7 +60,8 @@ class Settings:
     group_commit: bool = True  # concurrent units of work committed together (docs/performance.md)
     group_commit_max: int = 64  # units in one group commit at most
     run_workers: bool = True
-    processes: int = 1  # HTTP worker processes of `kasse serve`
+    processes: int = field(default_factory=default_processes)  # HTTP worker processes of `kasse serve`
+    keep_alive_s: int = 75  # an idle HTTP/1.1 connection is closed after this (uvicorn's timeout_keep_alive)
     scheduler_interval_s: float = 0.5
     advance_sync_s: float = 30.0  # a clock advance still running then answers 202 (docs/webhooks.md)
     max_body_bytes: int = 1_048_576
@@ -78,7 +88,8 @@ class Settings:
             group_commit=_env_bool("KASSE_GROUP_COMMIT", True),
             group_commit_max=int(env.get("KASSE_GROUP_COMMIT_MAX", "64")),
             run_workers=_env_bool("KASSE_RUN_WORKERS", True),
-            processes=int(env.get("KASSE_PROCESSES", "1")),
+            processes=int(env.get("KASSE_PROCESSES") or default_processes()),
+            keep_alive_s=int(env.get("KASSE_KEEP_ALIVE_S", "75")),
             scheduler_interval_s=float(env.get("KASSE_SCHEDULER_INTERVAL_S", "0.5")),
             advance_sync_s=float(env.get("KASSE_ADVANCE_SYNC_S", "30")),
             max_body_bytes=int(env.get("KASSE_MAX_BODY_BYTES", "1048576")),

@@ -22,7 +22,7 @@ __all__ = ["banner_lines", "print_banner"]
 def banner_lines(settings: Settings, dialects: Mapping[str, Dialect]) -> list[str]:
     base = settings.base_url
     db = make_url(normalize_url(settings.database_url)).render_as_string(hide_password=True)
-    procs = f", {settings.processes} processes" if settings.processes > 1 else ""
+    procs = f", {settings.processes} process{'es' if settings.processes > 1 else ''}"
     creds = SANDBOX.as_dict()
     lines = [
         f"Kasse {__version__} ready on {base}  (database: {db}{procs})",

@@ -9,6 +9,8 @@ and may import dialects; nothing here imports ``web`` or a dialect).
 - the idempotent operation is a unit of work, so it lives in the engine (``kasse.engine.idempotency``:
   ``run_idempotent``, ``fingerprint``).
 - ``request``: the accessors of what the app holds (``kasse_of``, ``settings_of``, ``base_url``, …).
+- ``json``: ``JSONResponse``, Starlette's with orjson's encoder and Starlette's bytes; every dialect
+  answers JSON with it.
 
 Concurrency convention for handlers: route handlers are plain ``def`` — FastAPI runs them in its
 thread pool, where they call the engine (blocking database I/O) directly. Dependencies that only read

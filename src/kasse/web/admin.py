@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from kasse.dialects.native.errors import ERROR_RESPONSES
 from kasse.dialects.native.validation import require_json
+from kasse.edge.json import JSONResponse
 from kasse.edge.request import kasse_of
 from kasse.engine.merchants import create_merchant
 from kasse.web.auth import require_admin

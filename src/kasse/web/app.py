@@ -32,7 +32,8 @@ from kasse.engine.unit import Kasse
 from kasse.storage.db import Database
 from kasse.web import metrics
 from kasse.web.advances import Advances
-from kasse.web.middleware import BodyLimit, NativeTrailingSlash, RequestMetrics
+from kasse.web.middleware import Edge
+from kasse.web.routing import skip_foreign_prefixes
 from kasse.web.workers import DeliveryWorker, Scheduler
 
 __all__ = ["create_app"]
@@ -110,10 +111,9 @@ def create_app(
     app.state.metrics_registry = metrics.registry_for(kasse)
     _handle_errors(app)
     _mount(app, dialects)
+    skip_foreign_prefixes(app)
     _document_native_errors(app)
-    app.add_middleware(RequestMetrics)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    app.add_middleware(NativeTrailingSlash)
+    app.add_middleware(Edge, limit=settings.max_body_bytes)
     return app
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import text
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from kasse import __version__
+from kasse.edge.json import JSONResponse
 from kasse.edge.request import kasse_of
 from kasse.web import metrics
 

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from kasse.dialects.native.auth import merchant_from_bearer
 from kasse.dialects.native.errors import ERROR_RESPONSES
@@ -16,6 +15,7 @@ from kasse.dialects.native.numbers import INTEGRAL, Integer, Number
 from kasse.dialects.native.translate import payment_out
 from kasse.dialects.native.validation import require_json
 from kasse.domain.webhooks import Faults
+from kasse.edge.json import JSONResponse
 from kasse.edge.request import base_url, kasse_of
 from kasse.engine import merchants, payments, timers
 from kasse.engine.idempotency import fingerprint

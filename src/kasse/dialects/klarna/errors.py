@@ -9,9 +9,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.responses import JSONResponse
-
 from kasse.domain.errors import DomainError, ErrorCode
+from kasse.edge.json import JSONResponse
 
 __all__ = ["DOMAIN_CODES", "KlarnaError", "Violation", "error_body", "from_domain", "klarna_error_response"]
 

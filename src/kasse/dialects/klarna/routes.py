@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from kasse.dialects.klarna import authorize as authorizing
 from kasse.dialects.klarna import requests
@@ -18,6 +18,7 @@ from kasse.dialects.klarna.rules import RULES
 from kasse.dialects.klarna.schemas import AuthorizeIn, PaymentRequestIn, PaymentRequestUpdate, TransactionRequest, parse
 from kasse.dialects.klarna.translate import request_out
 from kasse.dialects.klarna.wire import Body, KlarnaRoute, Partner, idempotent
+from kasse.edge.json import JSONResponse
 from kasse.edge.request import base_url, kasse_of
 from kasse.engine import payments
 from kasse.engine.unit import Tx

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import Field
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from kasse.dialects.klarna import requests
 from kasse.dialects.klarna.errors import UNAUTHORIZED, KlarnaError
@@ -18,6 +18,7 @@ from kasse.dialects.klarna.schemas import WireModel, parse
 from kasse.dialects.klarna.translate import request_out
 from kasse.dialects.klarna.wire import Account, Body, KlarnaRoute, authenticate
 from kasse.edge.auth import Authenticator, Presented, bearer, merchant_of_secret_key
+from kasse.edge.json import JSONResponse
 from kasse.edge.request import base_url, kasse_of
 
 __all__ = ["router"]

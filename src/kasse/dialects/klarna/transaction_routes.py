@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from kasse.dialects.klarna import transactions
 from kasse.dialects.klarna.data import KlarnaTransactionData
@@ -16,6 +16,7 @@ from kasse.dialects.klarna.schemas import CaptureIn, RefundIn, parse
 from kasse.dialects.klarna.translate import capture_out, refund_out, transaction_out
 from kasse.dialects.klarna.wire import Body, KlarnaRoute, Partner, idempotent
 from kasse.domain.models import Payment, Refund
+from kasse.edge.json import JSONResponse
 from kasse.edge.request import kasse_of
 from kasse.engine.unit import Tx
 

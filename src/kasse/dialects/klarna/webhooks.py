@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from kasse.dialects.klarna.errors import CONFLICT, FORBIDDEN, NOT_FOUND, KlarnaError
 from kasse.dialects.klarna.model import DIALECT, account_of
@@ -23,6 +23,7 @@ from kasse.dialects.klarna.translate import ts
 from kasse.dialects.klarna.wire import Body, KlarnaRoute, Partner, idempotent
 from kasse.domain.models import Event
 from kasse.domain.webhooks import EndpointStatus, WebhookEndpoint
+from kasse.edge.json import JSONResponse
 from kasse.edge.request import kasse_of, targets_of
 from kasse.engine import merchants, webhooks
 from kasse.engine.unit import Tx

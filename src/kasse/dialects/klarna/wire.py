@@ -18,7 +18,7 @@ from fastapi import Depends
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from kasse.dialects.klarna.errors import (
     BAD_INPUT,
@@ -34,6 +34,7 @@ from kasse.dialects.klarna.errors import (
 from kasse.domain.errors import DomainError
 from kasse.edge.auth import Authenticator, Presented
 from kasse.edge.errors import dialect_route
+from kasse.edge.json import JSONResponse
 from kasse.edge.request import json_body, kasse_of
 from kasse.engine.idempotency import run_idempotent
 from kasse.engine.merchants import hash_secret

@@ -14,13 +14,14 @@ from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from kasse.dialects.multisafepay import errors as e
 from kasse.dialects.multisafepay.routes import Merchant, MspRoute
 from kasse.dialects.multisafepay.rules import RULES
 from kasse.dialects.multisafepay.translate import GATEWAY
 from kasse.domain.models import Method
+from kasse.edge.json import JSONResponse
 from kasse.edge.request import base_url
 
 __all__ = ["gateway", "payment_method", "router"]

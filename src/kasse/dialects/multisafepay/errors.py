@@ -3,9 +3,8 @@ codes (MultiSafepay docs, "Error reference") and an HTTP status each. Every engi
 
 from __future__ import annotations
 
-from starlette.responses import JSONResponse
-
 from kasse.domain.errors import DomainError, ErrorCode
+from kasse.edge.json import JSONResponse
 
 __all__ = [
     "DOMAIN_CODES",

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from kasse.dialects.multisafepay import errors as e
 from kasse.dialects.multisafepay import ids, refund_rules
@@ -27,6 +27,7 @@ from kasse.domain.models import Method, Payment, Refund
 from kasse.domain.rules import DAY_S
 from kasse.edge.auth import Authenticator, Presented, bearer, header, query
 from kasse.edge.errors import dialect_route
+from kasse.edge.json import JSONResponse
 from kasse.edge.request import base_url, json_body, kasse_of, targets_of
 from kasse.engine import payments, refunds, webhooks
 from kasse.engine.merchants import hash_secret

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from kasse.domain.errors import Unauthenticated
 from kasse.edge.auth import Authenticator, Presented, bearer, merchant_of_secret_key
@@ -25,8 +25,16 @@ def _invalid(presented: Presented) -> Exception:
 
 SECRET_KEY = Authenticator[str]("secret_key", (bearer,), merchant_of_secret_key, _missing, _invalid)
 
-# Declared for the OpenAPI document; the authenticator reads the header itself for exact errors.
-_DECLARED = HTTPBearer(auto_error=False, scheme_name="secret_key", description="The merchant's secret key")
+
+class _Declared(HTTPBearer):
+    """Declared for the OpenAPI document only: the authenticator reads the header itself (for exact
+    errors), so this one does not parse it a second time on every request."""
+
+    async def __call__(self, request: HTTPConnection) -> HTTPAuthorizationCredentials | None:
+        return None
+
+
+_DECLARED = _Declared(auto_error=False, scheme_name="secret_key", description="The merchant's secret key")
 
 
 async def merchant_from_bearer(

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import JSONResponse
-
 from kasse.dialects.native.schemas import ErrorOut
 from kasse.domain.errors import DomainError, ErrorCode
+from kasse.edge.json import JSONResponse
 
 __all__ = ["ERROR_RESPONSES", "STATUS_FOR", "error_response", "native_error"]
 

@@ -11,12 +11,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from kasse.dialects.native.auth import merchant_from_bearer
 from kasse.dialects.native.errors import ERROR_RESPONSES
 from kasse.dialects.native.validation import require_json
 from kasse.domain.errors import ErrorCode, InvalidRequest
+from kasse.edge.json import JSONResponse
 from kasse.edge.request import kasse_of, targets_of
 from kasse.engine import merchants
 

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from kasse.dialects.native import translate as out
 from kasse.dialects.native.auth import merchant_from_bearer
@@ -29,6 +28,7 @@ from kasse.domain.errors import ErrorCode, InvalidRequest, NotFound
 from kasse.domain.events import is_known_type_filter
 from kasse.domain.models import Scenario
 from kasse.domain.states import PaymentState
+from kasse.edge.json import JSONResponse
 from kasse.edge.request import base_url, kasse_of
 from kasse.engine import balances, captures, payments, refunds
 from kasse.engine.idempotency import Outcome, arun_idempotent, fingerprint, run_idempotent

@@ -8,10 +8,10 @@ from typing import Any
 
 from fastapi.exceptions import RequestValidationError
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from kasse.dialects.native.errors import native_error
 from kasse.domain.errors import ErrorCode, InvalidRequest
+from kasse.edge.json import JSONResponse
 
 __all__ = ["UnsupportedMediaType", "param_name", "require_json", "validation_error"]
 

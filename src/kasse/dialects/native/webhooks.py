@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from kasse.dialects.native.auth import merchant_from_bearer
 from kasse.dialects.native.errors import ERROR_RESPONSES
@@ -20,6 +19,7 @@ from kasse.dialects.native.validation import require_json
 from kasse.domain.errors import ErrorCode, InvalidRequest, NotFound
 from kasse.domain.events import EventType
 from kasse.domain.webhooks import Delivery, DeliverySettings
+from kasse.edge.json import JSONResponse
 from kasse.edge.request import deliverer_of, kasse_of, targets_of
 from kasse.engine import merchants, webhooks
 

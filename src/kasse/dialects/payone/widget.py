@@ -17,13 +17,14 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from kasse.dialects.payone import errors as e
 from kasse.dialects.payone import ids, sessions
 from kasse.dialects.payone.translate import CATEGORIES
 from kasse.domain.errors import DomainError
 from kasse.edge.auth import Authenticator, bearer, merchant_of_secret_key
+from kasse.edge.json import JSONResponse
 from kasse.edge.request import kasse_of
 from kasse.engine.unit import Kasse
 

@@ -13,9 +13,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from starlette.responses import JSONResponse
-
 from kasse.domain.errors import DomainError, ErrorCode
+from kasse.edge.json import JSONResponse
 
 __all__ = [
     "DOMAIN_ERRORS",

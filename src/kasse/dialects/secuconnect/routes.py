@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from kasse.dialects.secuconnect import checkout, oauth
 from kasse.dialects.secuconnect import errors as e
@@ -26,6 +26,7 @@ from kasse.domain.errors import DomainError
 from kasse.domain.models import Method
 from kasse.edge.auth import Authenticator, Presented, bearer
 from kasse.edge.errors import dialect_route
+from kasse.edge.json import JSONResponse
 from kasse.edge.request import base_url, json_body, kasse_of, targets_of
 from kasse.engine import payments
 from kasse.engine.unit import Kasse

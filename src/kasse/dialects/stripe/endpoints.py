@@ -9,7 +9,6 @@ from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from kasse.dialects.stripe.catalog import EVENT_TYPES, known_version
 from kasse.dialects.stripe.expand import expand_in
@@ -21,6 +20,7 @@ from kasse.dialects.stripe.wire import MerchantId, Params, StripeRoute, post, st
 from kasse.domain.errors import ErrorCode as E
 from kasse.domain.errors import NotFound
 from kasse.domain.webhooks import EndpointStatus, WebhookEndpoint
+from kasse.edge.json import JSONResponse
 from kasse.edge.request import kasse_of, targets_of
 from kasse.engine import webhooks
 from kasse.engine.unit import Tx

@@ -9,9 +9,8 @@ import logging
 from enum import StrEnum
 from typing import NamedTuple
 
-from starlette.responses import JSONResponse
-
 from kasse.domain.errors import DomainError, ErrorCode, InvalidRequest
+from kasse.edge.json import JSONResponse
 
 __all__ = [
     "STRIPE_ERRORS",

@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from kasse.dialects.stripe import translate as out
 from kasse.dialects.stripe.expand import Expander, expand_in
@@ -15,6 +14,7 @@ from kasse.dialects.stripe.fields import check_known
 from kasse.dialects.stripe.listing import ListIn, cursors, exists, list_in
 from kasse.dialects.stripe.loaders import CODES, TYPES, balance_transaction, find_charge, transaction_out
 from kasse.dialects.stripe.wire import MerchantId, Params, StripeRoute, list_body
+from kasse.edge.json import JSONResponse
 from kasse.edge.request import base_url, kasse_of
 from kasse.engine import balances
 from kasse.storage.store import Store

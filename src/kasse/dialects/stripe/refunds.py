@@ -8,7 +8,6 @@ from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from kasse.dialects.stripe import schemas
 from kasse.dialects.stripe.expand import Expander, Paths, expand_in
@@ -17,6 +16,7 @@ from kasse.dialects.stripe.listing import cursors, exists, list_in
 from kasse.dialects.stripe.loaders import ORIGIN, charge_of, find_charge, find_refund, refund_of
 from kasse.dialects.stripe.wire import MerchantId, Params, StripeRoute, list_body, post
 from kasse.domain.errors import DomainError, ErrorCode, InvalidRequest, NotFound
+from kasse.edge.json import JSONResponse
 from kasse.edge.request import base_url, kasse_of
 from kasse.engine import refunds
 from kasse.engine.unit import Tx

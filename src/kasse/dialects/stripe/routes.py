@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from kasse.dialects.stripe import schemas
 from kasse.dialects.stripe import translate as out
@@ -21,6 +20,7 @@ from kasse.dialects.stripe.wire import MerchantId, Params, StripeRoute, list_bod
 from kasse.domain.errors import ErrorCode, InvalidRequest
 from kasse.domain.ids import new_token
 from kasse.domain.models import Capture, CaptureMethod, Method
+from kasse.edge.json import JSONResponse
 from kasse.edge.request import base_url, kasse_of
 from kasse.engine import captures, payments
 from kasse.engine.unit import Tx

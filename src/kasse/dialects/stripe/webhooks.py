@@ -8,7 +8,6 @@ from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from kasse.dialects.stripe.expand import expand_in
 from kasse.dialects.stripe.fields import check_known
@@ -18,6 +17,7 @@ from kasse.dialects.stripe.notifications import event_out
 from kasse.dialects.stripe.provider_events import PREFIX
 from kasse.dialects.stripe.wire import MerchantId, Params, StripeRoute, stripe_list
 from kasse.domain.errors import ErrorCode, InvalidRequest, NotFound
+from kasse.edge.json import JSONResponse
 from kasse.edge.request import base_url, kasse_of
 from kasse.engine import merchants
 

@@ -13,7 +13,7 @@ from fastapi import Depends
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from kasse.codecs.bracket import decode_bracket_form, decode_bracket_pairs
 from kasse.dialects.stripe.catalog import CURRENT_VERSION, known_version
@@ -21,6 +21,7 @@ from kasse.dialects.stripe.errors import stripe_error, stripe_error_response, un
 from kasse.domain.errors import DomainError, ErrorCode, InvalidRequest, Unauthenticated
 from kasse.domain.ids import new_token
 from kasse.edge.auth import Authenticator, Presented, basic_user, bearer, merchant_of_secret_key
+from kasse.edge.json import JSONResponse
 from kasse.edge.request import kasse_of
 from kasse.engine.idempotency import fingerprint, run_idempotent
 from kasse.engine.unit import Tx
