@@ -1,4 +1,4 @@
-"""Baseline applications served by the same uvicorn settings as `kasse serve` (one worker, log level info).
+"""Baseline applications served by the same uvicorn settings as `kasse serve` (as many worker processes as `kasse serve` starts, log level info).
 
 (a) ``starlette_app``: one route answering a small JSON body (``GET /json``).
 (b) ``fastapi_app``: one route parsing a 10-field JSON body into a Pydantic model (``POST /model``).
