@@ -48,6 +48,12 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _env_auto(name: str) -> bool | None:
+    """A switch that may be left to Kasse: unset or ``auto`` is None."""
+    value = os.environ.get(name, "auto").strip().lower()
+    return None if value == "auto" else value in {"1", "true", "yes", "on"}
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = field(default_factory=database_url)
@@ -57,7 +63,8 @@ class Settings:
     admin_token: str = field(default_factory=lambda: "adm_" + secrets.token_urlsafe(24))
     admin_token_generated: bool = True
     sqlite_synchronous: str = "NORMAL"
-    group_commit: bool = True  # concurrent units of work committed together (docs/performance.md)
+    # Concurrent units of work committed together (docs/performance.md); None: on SQLite only, where it pays.
+    group_commit: bool | None = None
     group_commit_max: int = 64  # units in one group commit at most
     run_workers: bool = True
     processes: int = field(default_factory=default_processes)  # HTTP worker processes of `kasse serve`
@@ -85,7 +92,7 @@ class Settings:
             port=int(env.get("KASSE_PORT", "8000")),
             public_url=env.get("KASSE_PUBLIC_URL") or None,
             sqlite_synchronous=env.get("KASSE_SQLITE_SYNCHRONOUS", "NORMAL"),
-            group_commit=_env_bool("KASSE_GROUP_COMMIT", True),
+            group_commit=_env_auto("KASSE_GROUP_COMMIT"),
             group_commit_max=int(env.get("KASSE_GROUP_COMMIT_MAX", "64")),
             run_workers=_env_bool("KASSE_RUN_WORKERS", True),
             processes=int(env.get("KASSE_PROCESSES") or default_processes()),

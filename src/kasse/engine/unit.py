@@ -12,8 +12,10 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from anyio import to_thread
 from sqlalchemy import Connection
 
 from kasse.domain.clock import MerchantClock, Pause, WallClock, real_pause, system_wall_clock
@@ -220,7 +222,7 @@ class Kasse:
         hooks: Hooks,
         wall: WallClock = system_wall_clock,
         pause: Pause = real_pause,
-        group_commit: bool = True,
+        group_commit: bool | None = True,
         group_commit_max: int = 64,
     ) -> None:
         taken = sorted(set(hooks.timer_handlers) & set(TimerKind))
@@ -230,8 +232,11 @@ class Kasse:
         self.wall = wall
         self.pause = pause  # the only way the engine waits on real time
         self.hooks = hooks
-        # Units of ``run`` committed together by the database's writer (kasse.storage.writer).
-        self.writer = db.group_writer(max_batch=group_commit_max) if group_commit else None
+        # Units of ``run`` committed together by the database's writer (kasse.storage.writer). None: on
+        # SQLite only (on PostgreSQL, which commits concurrent transactions in parallel, it measured no
+        # faster: docs/performance.md, "Group commit").
+        on = db.is_sqlite if group_commit is None else group_commit
+        self.writer = db.group_writer(max_batch=group_commit_max) if on else None
 
     @property
     def timer_handlers(self) -> Mapping[str, TimerHandler]:
@@ -293,8 +298,8 @@ class Kasse:
     ) -> R:
         """``run`` for a coroutine: awaits the writer's commit instead of blocking a thread on it."""
         writer = self.writer
-        if writer is None:
-            return await asyncio.to_thread(self._execute, merchant_id, False, use_case, args, kwargs)
+        if writer is None:  # on a worker thread, like a sync route (anyio's pool, the one Starlette's routes use)
+            return await to_thread.run_sync(partial(self._execute, merchant_id, False, use_case, args, kwargs))
         return await asyncio.wrap_future(writer.submit(self._work(merchant_id, False, use_case, args, kwargs)))
 
     @contextmanager
