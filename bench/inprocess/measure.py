@@ -59,7 +59,7 @@ try:
     import kasse.storage._direct as direct
 except ImportError:
     direct = type("D", (), {"PIPELINES": [0]})
-syncs = lambda: direct.PIPELINES[0]
+syncs = lambda: direct.PIPELINES[0] + getattr(direct, "FETCHES", [0])[0]
 
 
 def create(i):
@@ -88,7 +88,7 @@ c0, s0, k0, p0 = dict(counts), 0, 0, syncs()
 create(0)
 st, cm, ps = counts["stmt"] - c0["stmt"], counts["commit"] - c0["commit"], syncs() - p0
 print(
-    f"{kind} create: {st} SQLAlchemy statements + {ps} pipelines + {cm} commit -> round trips {st + ps + cm if not db.is_sqlite else '-'}"
+    f"{kind} create: {st} SQLAlchemy statements + {ps} pipelines/driver queries + {cm} commit -> round trips (+1 BEGIN) {st + ps + cm if not db.is_sqlite else '-'}"
 )
 
 
@@ -149,7 +149,7 @@ with TestClient(app) as client:
     )
     srcs.append(r.json()["id"])
     st, cm, ps = counts["stmt"] - c0["stmt"], counts["commit"] - c0["commit"], syncs() - p0
-    print(f"{kind} stripe source: {st} statements + {ps} pipelines + {cm} commits (incl. auth reads)")
+    print(f"{kind} stripe source: {st} statements + {ps} pipelines/driver queries + {cm} commits (incl. auth reads; +1 BEGIN on PostgreSQL)")
     r = client.post("/_sandbox/clock/advance", json={"seconds": 5}, headers=H)
     assert r.status_code == 200, r.text
     for s in srcs[:5]:
@@ -168,4 +168,4 @@ with TestClient(app) as client:
     )
     assert r.status_code == 200, r.text
     st, cm, ps = counts["stmt"] - c0["stmt"], counts["commit"] - c0["commit"], syncs() - p0
-    print(f"{kind} stripe charge: {st} statements + {ps} pipelines + {cm} commits (incl. auth reads)")
+    print(f"{kind} stripe charge: {st} statements + {ps} pipelines/driver queries + {cm} commits (incl. auth reads; +1 BEGIN on PostgreSQL)")
