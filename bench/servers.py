@@ -70,13 +70,47 @@ def proc_status(pid: int, key: str) -> int | None:
     return None
 
 
-def cpu_s(pid: int) -> float | None:
-    """CPU seconds (user + system, every thread) the process has used, from /proc/PID/stat."""
+def _stat(pid: int) -> list[str] | None:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
+
+
+def tree(pid: int) -> list[int]:
+    """The process and its live descendants (`kasse serve` with several processes: uvicorn's
+    supervisor and its workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(int(entry.name))
+            if fields is not None:
+                children.setdefault(int(fields[1]), []).append(int(entry.name))  # ppid (field 4)
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system, every thread) the process and its live descendants have used,
+    from /proc/PID/stat."""
+    total = 0
+    for member in tree(pid):
+        fields = _stat(member)
+        if fields is None:
+            if member == pid:
+                return None
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def processes() -> int:
+    """How many HTTP processes `kasse serve` starts by default: one per core (KASSE_PROCESSES overrides)."""
+    return int(os.environ.get("KASSE_PROCESSES") or os.cpu_count() or 1)
 
 
 @dataclass
@@ -116,10 +150,17 @@ class Server:
         raise RuntimeError(f"{argv} not healthy after {timeout_s} s")
 
     def rss(self) -> int | None:
-        return proc_status(self.proc.pid, "VmRSS") if self.proc else None
+        """The largest resident set of its processes (the bar is per process)."""
+        return self._largest("VmRSS")
 
     def peak_rss(self) -> int | None:
-        return proc_status(self.proc.pid, "VmHWM") if self.proc else None
+        return self._largest("VmHWM")
+
+    def _largest(self, key: str) -> int | None:
+        if not self.proc:
+            return None
+        figures = [f for f in (proc_status(pid, key) for pid in tree(self.proc.pid)) if f is not None]
+        return max(figures) if figures else None
 
     def cpu_s(self) -> float | None:
         return cpu_s(self.proc.pid) if self.proc else None
@@ -141,7 +182,7 @@ class Server:
 
 
 def kasse(database_url: str, *, workers: bool = False) -> Server:
-    """`kasse serve` exactly as users start it (one uvicorn worker, log level info)."""
+    """`kasse serve` exactly as users start it (its default processes, one per core; log level info)."""
     argv = [str(BIN / "kasse"), "serve", "--port", "{port}"]
     if not workers:
         argv.append("--no-workers")
@@ -161,6 +202,8 @@ def receiver_stats(srv: Server) -> dict[str, Any]:
 
 
 def uvicorn_app(app: str) -> Server:
-    """A baseline app on the uvicorn settings `kasse serve` uses: one worker, log level info (access log on)."""
+    """A baseline app on the uvicorn settings `kasse serve` uses: as many worker processes as it
+    starts (one per core), log level info (access log on)."""
     argv = [str(BIN / "python"), "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", "{port}"]
-    return Server([*argv, "--log-level", "info", "--timeout-graceful-shutdown", "3"])
+    workers = ["--workers", str(processes())] if processes() > 1 else []
+    return Server([*argv, *workers, "--log-level", "info", "--timeout-graceful-shutdown", "3"])

@@ -1,4 +1,4 @@
-"""``kasse``: serve, worker, migrate, merchants, clock, payments."""
+"""``kasse``: serve, worker, migrate, check, merchants, clock, payments."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from kasse.cli.common import (
 )  # fmt: skip
 from kasse.domain.errors import DomainError
 from kasse.engine import timers
+from kasse.engine.check import check as check_invariants
 from kasse.engine.merchants import SANDBOX, create_merchant
 
 __all__ = ["app", "main"]
@@ -133,6 +134,25 @@ def migrate(database: DatabaseOpt = None) -> None:
     """Apply database migrations (serve and worker also do this on start)."""
     kasse = open_kasse(settings_from(database), create=True)
     console.print(f"[green]✓[/] schema up to date on {kasse.db.engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def check(
+    database: DatabaseOpt = None,
+    merchant: Annotated[str | None, typer.Option("--merchant", "-m", help="Only this merchant")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Verify every invariant of the ledger, the objects, their histories, the outbox and the timers
+    against the database; exit 1 and list what breaks them (docs/operations.md)."""
+    from kasse.cli.records import print_check
+
+    kasse = open_kasse(settings_from(database))
+    if merchant is not None:
+        require_merchant(kasse, merchant)
+    report = check_invariants(kasse, merchant)
+    print_check(report, as_json=as_json)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @merchant_app.command("create")

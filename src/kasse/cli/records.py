@@ -23,6 +23,7 @@ from kasse.cli.common import (
 from kasse.domain.events import is_known_type_filter
 from kasse.domain.money import format_money
 from kasse.domain.states import PaymentState
+from kasse.engine.check import Report
 from kasse.engine.merchants import SANDBOX
 
 __all__ = ["events_app", "payments_app"]
@@ -132,3 +133,25 @@ def events_resend(
             console.print(f"{delivery.id} → [{colour}]{shown}[/] in {outcome.latency_ms} ms")
     finally:
         deliverer.close()
+
+
+def print_check(report: Report, *, as_json: bool) -> None:
+    """``kasse check``'s report: what was read, and each broken invariant (rule, object, what is wrong)."""
+    read = ", ".join(f"{n:,} {name}" for name, n in report.counted.items())
+    if as_json:
+        typer.echo(json.dumps({
+            "ok": report.ok, "merchants": report.merchants, "counted": dict(report.counted),
+            "violations": [{"merchant": v.merchant_id, "rule": v.rule, "subject": v.subject, "message": v.message}
+                           for v in report.violations],
+        }, indent=2))  # fmt: skip
+        return
+    if report.ok:
+        console.print(f"[green]✓[/] every invariant holds: {report.merchants} merchant(s); read {read}")
+        return
+    table = Table("merchant", "rule", "object", "what is wrong", title=f"{len(report.violations)} violation(s)")
+    for column in table.columns:
+        column.overflow = "fold"  # ids are copied from here: never cut
+    for v in report.violations:
+        table.add_row(v.merchant_id, v.rule, v.subject, v.message)
+    console.print(table)
+    err.print(f"[red]✗[/] {len(report.violations)} violation(s) in {report.merchants} merchant(s); read {read}")
