@@ -103,7 +103,7 @@ def test_a_create_reads_twice_and_sends_its_writes_in_one_round_trip(kasse: Kass
 
     cmd = payments.CreatePayment(amount_minor=1000, currency="EUR", method=Method.SOFORT, origin="native", country="DE")
     event.listen(kasse.db.engine, "before_cursor_execute", count)
-    pipelines = _direct.PIPELINES[0]
+    pipelines, fetches = _direct.PIPELINES[0], _direct.FETCHES[0]
     try:
         outcome = run_idempotent(
             kasse, merchant_id=merchant_id, scope="native", key="k1", fingerprint=fingerprint("POST", "/p", {}),
@@ -112,7 +112,8 @@ def test_a_create_reads_twice_and_sends_its_writes_in_one_round_trip(kasse: Kass
     finally:
         event.remove(kasse.db.engine, "before_cursor_execute", count)
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) == 2  # the merchant with its endpoints, the idempotency key
+    assert len(selects) == 1  # the idempotency key
+    assert _direct.FETCHES[0] - fetches == 1  # the merchant with its endpoints, through the driver
     assert not [s for s in statements if s.lstrip().upper().startswith(("INSERT", "UPDATE"))]
     assert _direct.PIPELINES[0] - pipelines == (0 if kasse.db.is_sqlite else 1)
     with kasse.read() as store:
@@ -278,3 +279,21 @@ def test_units_keep_reading_their_own_waiting_writes(kasse: Kasse, merchant_id: 
         assert store.get_payment(merchant_id=merchant_id, payment_id=payment.id) is not None
     with kasse.db.transaction() as conn:
         assert conn.execute(text("SELECT count(*) FROM payments")).scalar_one() == 2
+
+
+def test_a_query_through_the_driver_reads_what_sqlalchemy_reads(kasse: Kasse, merchant_id: str) -> None:
+    """The merchant with its endpoints (every unit's first query) read through the driver and through
+    SQLAlchemy: the same values, aware UTC datetimes and parsed JSON included."""
+    from kasse.storage._payments import _MERCHANT_AND_ENDPOINTS
+
+    with kasse.unit(merchant_id=merchant_id) as tx:
+        webhooks.create_endpoint(
+            tx, url=CheckedUrl("http://127.0.0.1:9/a"), enabled_events=["payment.*"], description="d", dialect="native"
+        )
+        tx.store.set_clock(merchant_id=merchant_id, offset_us=5, frozen_at=T0 + timedelta(hours=2))
+    with kasse.db.transaction() as conn:
+        direct = _direct.fetch(conn, _MERCHANT_AND_ENDPOINTS, {"merchant_id": merchant_id})
+        through = [dict(r) for r in conn.execute(_MERCHANT_AND_ENDPOINTS, {"merchant_id": merchant_id}).mappings()]
+    assert direct == through
+    assert direct[0]["clock_frozen_at"] == T0 + timedelta(hours=2) and direct[0]["ep_enabled_events"] == ["payment.*"]
+    assert direct[0]["clock_frozen_at"].tzinfo is not None

@@ -24,7 +24,6 @@ __all__ = [
     "Settlement",
     "Timer",
     "TimerKind",
-    "field_names",
     "from_snapshot",
     "snapshot",
     "timer_kind",
@@ -203,11 +202,22 @@ class Event:
     created_at: datetime
 
 
-_SCALARS = frozenset({str, int, bool, float, type(None)})
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names, computed once per class (``dataclasses.fields`` walks them each call)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+_SCALARS = (str, int, bool, float, type(None))
 
 
 def _plain(value: Any) -> Any:
-    if type(value) in _SCALARS:  # the most common by far: as they are (an enum is a subclass, not these)
+    if type(value) in _SCALARS:  # the common case first; a StrEnum is not exactly a str
         return value
     if isinstance(value, datetime):
         return utc(value).isoformat()
@@ -229,17 +239,6 @@ def snapshot(obj: Any) -> dict[str, Any]:
             value = {"approval": value.approval.value, "settlement": value.settlement.value}
         out[name] = _plain(value)
     return out
-
-
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def field_names(cls: type) -> tuple[str, ...]:
-    """A dataclass's field names, in order (``dataclasses.fields`` rebuilt them on every call)."""
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    return names
 
 
 _DATETIMES = {"created_at", "updated_at", "expires_at", "authorized_at", "settles_at"}

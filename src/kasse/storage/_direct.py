@@ -21,10 +21,11 @@ from sqlalchemy import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import UpdateBase
 
-__all__ = ["Batch", "send"]
+__all__ = ["Batch", "fetch", "joinable", "send"]
 
-# How many pipelines were sent (a round trip each): for measurements, read by bench scripts.
+# How many pipelines were sent (a round trip each) and queries run through the driver: for measurements.
 PIPELINES = [0]
+FETCHES = [0]
 
 
 @dataclass(slots=True)
@@ -126,3 +127,50 @@ def send(conn: Connection, batches: list[Batch]) -> None:
     for batch, cursor in checked:
         if cursor.rowcount != batch.rowcount and batch.conflict:
             raise batch.conflict()
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    compiled: Any
+    keys: tuple[str, ...]
+    results: tuple[Callable[[Any], Any] | None, ...]
+
+
+_QUERIES: dict[tuple[int, int], tuple[Any, Dialect, _Query]] = {}
+
+
+def fetch(conn: Connection, statement: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """A query's rows through the driver, bound and converted by SQLAlchemy's column types (what
+    ``Connection.execute(...).mappings()`` would give, without its per-statement work)."""
+    dialect = conn.dialect
+    held = _QUERIES.get((id(statement), id(dialect)))
+    if held is None or held[0] is not statement or held[1] is not dialect:
+        compiled: Any = statement.compile(dialect=dialect)
+        columns = compiled._result_columns
+        query = _Query(
+            compiled,
+            tuple(c.keyname for c in columns),
+            tuple(c.type._cached_result_processor(dialect, None) for c in columns),
+        )
+        _QUERIES[(id(statement), id(dialect))] = (statement, dialect, query)
+    else:
+        query = held[2]
+    compiled = query.compiled
+    values = compiled.construct_params(params)
+    for name, proc in compiled._bind_processors.items():
+        if name in values:
+            values[name] = proc(values[name])
+    driver: Any = conn.connection.driver_connection
+    FETCHES[0] += 1
+    try:
+        cursor = driver.cursor()
+        positional = compiled.positional
+        cursor.execute(compiled.string, tuple(values[n] for n in compiled.positiontup) if positional else values)
+        rows = cursor.fetchall()
+        cursor.close()
+    except dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(
+            compiled.string, values, error, dialect.loaded_dbapi.Error, dialect=dialect
+        ) from error
+    pairs = list(zip(query.keys, query.results, strict=True))
+    return [{k: v if p is None else p(v) for (k, p), v in zip(pairs, row, strict=True)} for row in rows]

@@ -12,7 +12,7 @@ from kasse.domain.models import Capture, Merchant, Payment, Refund
 from kasse.domain.webhooks import EndpointStatus, WebhookEndpoint
 from kasse.storage import schema as s
 from kasse.storage._base import Page, StoreBase
-from kasse.storage._direct import Batch
+from kasse.storage._direct import Batch, fetch
 from kasse.storage.rows import from_row, to_row
 
 # Hot statements are built once: building a statement per call (coercing every value, computing its
@@ -71,7 +71,8 @@ class PaymentQueries(StoreBase):
     def get_merchant(self, *, merchant_id: str, for_update: bool = False) -> Merchant | None:
         """The merchant; its enabled webhook endpoints come with it, kept for this unit's flush."""
         query = _MERCHANT_AND_ENDPOINTS_LOCKED if for_update and self.is_postgres else _MERCHANT_AND_ENDPOINTS
-        rows = self.conn.execute(query, {"merchant_id": merchant_id}).mappings().all()
+        params = {"merchant_id": merchant_id}
+        rows = fetch(self.conn, query, params)  # every unit's first statement: through the driver
         if not rows:
             return None
         self.primed_endpoints[merchant_id] = [

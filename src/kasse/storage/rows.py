@@ -43,7 +43,7 @@ _STATUS: dict[type, Any] = {
 }
 
 
-_NAMES: dict[type, frozenset[str]] = {}
+_NAME_SETS: dict[type, frozenset[str]] = {}
 
 
 def to_row(obj: Any) -> dict[str, Any]:
@@ -55,9 +55,9 @@ def to_row(obj: Any) -> dict[str, Any]:
 
 
 def from_row(cls: type[T], row: RowMapping | Mapping[str, Any]) -> T:
-    names = _NAMES.get(cls)
+    names = _NAME_SETS.get(cls)
     if names is None:
-        names = _NAMES[cls] = frozenset(field_names(cls))
+        names = _NAME_SETS[cls] = frozenset(field_names(cls))
     values = {k: v for k, v in row.items() if k in names}
     for key, conv in _CONVERT.items():
         if key in values and values[key] is not None:
