@@ -2,8 +2,8 @@
 
     .venv/bin/python -m bench.breakdown [--database sqlite|postgresql] [-n 2000]
 
-The ASGI app is called directly (no socket, no client), one request after another, with the background
-workers off, and the process's CPU time is read around each layer:
+The ASGI app is called directly (no socket, no client; ``bench.edge_cpu.call``), one request after
+another, with the background workers off, and the process's CPU time is read around each layer:
 
 - ``request``: the whole request through ``create_app`` (routing, middleware, validation, idempotency,
   the unit of work, the commit, JSON);
@@ -31,41 +31,16 @@ from collections.abc import Callable
 from typing import Any
 
 from bench import servers
+from bench.edge_cpu import call
 from bench.scenarios import BODY
 
 _LOOP = asyncio.new_event_loop()  # one loop for every call, as under uvicorn
 
 
 def _asgi_post(app: Any, path: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> Callable[[], int]:
-    """One POST through ``app`` as uvicorn would call it; returns the status."""
-
-    async def call() -> int:
-        status = 0
-        sent = False
-
-        async def receive() -> dict[str, Any]:
-            nonlocal sent
-            if sent:
-                return {"type": "http.disconnect"}
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-
-        scope = {
-            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-            "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-            "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()), *headers],
-            "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
-        }  # fmt: skip
-        await app(scope, receive, send)
-        return status
-
-    return lambda: _LOOP.run_until_complete(call())
+    """One POST through ``app`` as uvicorn would call it (``bench.edge_cpu.call``); returns the status."""
+    hdrs = ((b"content-type", b"application/json"), *headers)
+    return lambda: _LOOP.run_until_complete(call(app, "POST", path, body, hdrs))[0]
 
 
 def _per_call(fn: Callable[[], object], n: int) -> float:
@@ -114,11 +89,10 @@ def measure(database: str, n: int) -> dict[str, Any]:
 
     keys = (f"{uuid.uuid4().hex}-{i}" for i in range(10**9))
     body = json.dumps(BODY).encode()
-    auth = (b"authorization", b"Bearer sk_test_kasse_sandbox")
 
     def request() -> None:
-        call = _asgi_post(app, "/api/v1/payments", body, [auth, (b"idempotency-key", next(keys).encode())])
-        status = call()
+        post = _asgi_post(app, "/api/v1/payments", body, [(b"idempotency-key", next(keys).encode())])
+        status = post()
         assert status == 201, status
 
     def unit() -> None:

@@ -18,8 +18,7 @@ from kasse.delivery.worker import Deliverer
 from kasse.dialects import registry
 from kasse.dialects.registry import outbound
 from kasse.domain.errors import DomainError
-from kasse.domain.models import Event, Method, Payment
-from kasse.domain.states import PaymentState
+from kasse.domain.models import Method, Payment
 from kasse.engine import check as check_rules
 from kasse.engine import payments
 from kasse.engine.check import RULES, check_merchant
@@ -101,32 +100,6 @@ def row_counts(store: Store, merchant_id: str | None = None) -> dict[str, int]:
             query = query.where(table.c.merchant_id == merchant_id)
         out[table.name] = int(store.conn.execute(query).scalar_one())
     return out
-
-
-def events_by_subject(store: Store, merchant_id: str) -> dict[str, list[Event]]:
-    """Each object's events, oldest first (ids sort by creation)."""
-    page = store.list_events(merchant_id=merchant_id, limit=1_000_000)
-    out: dict[str, list[Event]] = {}
-    for event in sorted(page.items, key=lambda e: e.id):
-        out.setdefault(event.object_id, []).append(event)
-    return out
-
-
-def payment_path(events: list[Event]) -> list[PaymentState]:
-    """The states a payment went through according to its ``payment.*`` events."""
-    return [PaymentState(e.data["object"]["status"]) for e in events if e.type.startswith("payment.")]
-
-
-def assert_events_follow_tables(store: Store, merchant_id: str) -> None:
-    """Every payment's, capture's and refund's recorded history is a path through its transition table
-    that ends in the object's current state; each event's snapshot shows the state its type names."""
-    _assert_rules(store, merchant_id, check_rules.histories)
-
-
-def assert_objects_agree(store: Store, merchant_id: str) -> None:
-    """The running totals on each payment agree with its captures, refunds and ledger transfers, and
-    every open reservation in the ledger belongs to exactly one live object."""
-    _assert_rules(store, merchant_id, check_rules.objects_agree)
 
 
 def assert_time_moves_forward(store: Store, merchant_id: str) -> None:

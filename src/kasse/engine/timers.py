@@ -107,7 +107,6 @@ def fire_batch(
         if not batch:
             _log_unhandled(tx, until, known)
         tx.store.load_timer_payments(merchant_id=merchant_id, timers=batch)
-        tx.store.defer_writes = True  # the batch's payment updates leave together (kasse.storage._base)
         marks: list[tuple[str, datetime]] = []
         seen, earliest = 0, None  # the earliest due time the batch has scheduled within ``until``
         for index, timer in enumerate(batch):

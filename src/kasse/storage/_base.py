@@ -33,8 +33,9 @@ class StoreBase:
         # each once), and ``locked`` says which are held FOR UPDATE on PostgreSQL.
         self.identity: dict[tuple[str, str], Payment] = {}
         self.locked: set[tuple[str, str]] = set()
-        # With ``defer_writes`` (a batch of timers), payment updates wait here and leave together, in
-        # one executemany, before the next statement of any other kind (``conn``) or at the unit's flush.
+        # With ``defer_writes`` (every unit of work: ``Tx``), payment updates wait here, coalesced per
+        # payment, and leave with the waiting inserts (``send_writes``) at the unit's flush or before the
+        # next statement that could see them (``conn``, ``reading``).
         self.defer_writes = False
         self.deferred: dict[tuple[str, str], tuple[Payment, int]] = {}  # (merchant, id) → (payment, version read)
         # The hot path's inserts (a payment, its events, timers, deliveries, ledger transfers, the
